@@ -1,0 +1,22 @@
+// What every network function in src/nf provides, whatever driver model runs it.
+import type { Clock, PacketHandler } from '../ixgbe/handler';
+
+export interface NetworkFunction {
+  readonly name: string;
+  /**
+   * outputPorts[i] lists the ports packets received on port i may be sent to, in the order of the
+   * handler's `outputs` array (e.g. two ports: [[1], [0]]; a hairpin would list i itself).
+   */
+  readonly outputPorts: readonly (readonly number[])[];
+  /** handlers[i] handles packets received on port i. */
+  readonly handlers: readonly PacketHandler[];
+  /** NF-specific counters (e.g. policed, table_full, malformed, port_exhausted). Every drop is counted somewhere. */
+  counters(): Record<string, number>;
+}
+
+/** Arguments every NF factory receives. */
+export interface NfContext {
+  readonly clock: Clock;
+  /** Number of ports the NF is attached to (2 for LAN/WAN NFs; the bridge accepts more). */
+  readonly ports: number;
+}
