@@ -1,0 +1,59 @@
+// The wire a simulated port is plugged into. Frames on this interface exclude the 4-byte FCS (as pcap
+// captures and TAP devices do); the NIC accounts for the FCS itself.
+
+/** Frames arriving at the NIC from the wire. */
+export interface WireInput {
+  /** Copy the next frame due at or before `nowNs` into `into`; return its length, or 0 if none is due. */
+  next(into: Uint8Array, nowNs: number): number;
+}
+
+/** Frames the NIC transmits onto the wire. */
+export interface WireOutput {
+  /** A frame left the NIC at `nowNs`; `frame` is valid only during the call (copy it to keep it). */
+  frame(frame: Uint8Array, length: number, nowNs: number): void;
+}
+
+/** An input tests push frames into; each is due immediately (or at its given time). */
+export class QueueInput implements WireInput {
+  private readonly frames: { data: Uint8Array; atNs: number }[] = [];
+  private head = 0;
+
+  push(frame: Uint8Array, atNs = 0): void {
+    this.frames.push({ data: frame.slice(), atNs });
+  }
+
+  get pending(): number {
+    return this.frames.length - this.head;
+  }
+
+  next(into: Uint8Array, nowNs: number): number {
+    if (this.head === this.frames.length) return 0;
+    const f = this.frames[this.head];
+    if (f.atNs > nowNs) return 0;
+    this.head++;
+    if (this.head === this.frames.length) {
+      this.frames.length = 0;
+      this.head = 0;
+    }
+    into.set(f.data);
+    return f.data.length;
+  }
+}
+
+/** An output that keeps a copy of every frame (for tests). */
+export class CollectingOutput implements WireOutput {
+  readonly frames: Uint8Array[] = [];
+  readonly timesNs: number[] = [];
+
+  frame(frame: Uint8Array, length: number, nowNs: number): void {
+    this.frames.push(frame.slice(0, length));
+    this.timesNs.push(nowNs);
+  }
+
+  /** Return the frames collected so far and forget them. */
+  take(): Uint8Array[] {
+    const out = this.frames.splice(0, this.frames.length);
+    this.timesNs.length = 0;
+    return out;
+  }
+}
