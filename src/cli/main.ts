@@ -1,16 +1,53 @@
-// Entry point of the `tinynf` command (bin/tinynf.js). Commands are added in src/cli/.
+// Entry point of the `tinynf` command (bin/tinynf.js -> dist/src/cli/main.js). One file per command in this
+// directory, each exporting a yargs CommandModule named `command`; they are registered here and nowhere else.
+//
+// Errors: a TinyNfError (something the user can fix) prints `tinynf: <message>` on stderr, one line, and sets
+// the exit code (1); a usage error (unknown command or option, missing argument) prints one line too and exits
+// 2. Anything else is a bug and keeps its stack trace.
+import yargs from 'yargs';
 import { TinyNfError } from '../env/environment';
+import { command as benchCommand } from './bench';
+import { command as bindCommand } from './bind';
+import { command as devicesCommand } from './devices';
+import { command as runCommand } from './run';
+import { command as setupCommand } from './setup';
+import { command as simCommand } from './sim';
+import { command as unbindCommand } from './unbind';
 
-export function main(argv: string[]): void {
+/** Exit code of usage errors (as getopt-style tools do); user errors exit 1. */
+export const USAGE_EXIT_CODE = 2;
+
+export function buildParser(argv: string[]) {
+  return yargs(argv)
+    .scriptName('tinynf')
+    .usage('$0 <command> [options]\n\nNetwork functions on a TinyNF-style 82599 driver, or on its in-memory twin.')
+    .command(runCommand)
+    .command(benchCommand)
+    .command(simCommand)
+    .command(setupCommand)
+    .command(devicesCommand)
+    .command(bindCommand)
+    .command(unbindCommand)
+    .demandCommand(1, 'a command is needed')
+    .strict()
+    .help()
+    .version(false)
+    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .exitProcess(false)
+    .fail((message, error) => {
+      if (error !== undefined && error !== null) throw error;
+      throw new TinyNfError(`${message} (see tinynf --help)`, USAGE_EXIT_CODE);
+    });
+}
+
+/** Run the command line `argv` (without node and the script). Resolves when the command is done. */
+export async function main(argv: string[]): Promise<void> {
   try {
-    if (argv.length === 0 || argv[0] === '--help') {
-      process.stdout.write('usage: tinynf <command>\n');
-      return;
-    }
-    throw new TinyNfError(`unknown command '${argv[0]}'`);
+    await buildParser(argv).parseAsync();
   } catch (e) {
     if (e instanceof TinyNfError) {
-      process.stderr.write(`tinynf: ${e.message}\n`);
+      // one line, always (yargs' "Invalid values:" message spans several)
+      process.stderr.write(`tinynf: ${e.message.replace(/\s*\n\s*/g, ' ')}\n`);
       process.exitCode = e.exitCode;
       return;
     }

@@ -1,0 +1,39 @@
+// Typed loader for the native addon (shm.cc): a SharedArrayBuffer over an mmap'd file, so BAR0 and DMA memory
+// can be shared with worker_threads (postMessage of a SharedArrayBuffer shares the same memory).
+// Built by `npm install` (node-gyp) into src/env/native/build/Release/tinynf_shm.node; this file is compiled to
+// dist/src/env/native/addon.js, so the addon is found relative to the package root.
+import * as fs from 'fs';
+import * as path from 'path';
+import { TinyNfError } from '../environment';
+
+export interface ShmAddon {
+  /**
+   * mmap(fd, length, offset) MAP_SHARED, PROT_READ (+ PROT_WRITE if writable), plus MAP_POPULATE|MAP_LOCKED if
+   * populateAndLock. The memory is munmap'd when the SharedArrayBuffer is garbage-collected (in every thread).
+   */
+  map(fd: number, length: number, offset: number, writable: boolean, populateAndLock: boolean): SharedArrayBuffer;
+  /** Virtual address of the buffer's first byte (a Number: user-space addresses are < 2^47). */
+  addressOf(buffer: SharedArrayBuffer): number;
+}
+
+let loaded: ShmAddon | undefined;
+
+/** Where the addon is looked for, first match wins (compiled layout, then running from src via ts-node). */
+export function addonCandidates(): string[] {
+  const rel = path.join('src', 'env', 'native', 'build', 'Release', 'tinynf_shm.node');
+  return [path.resolve(__dirname, '..', '..', '..', '..', rel), path.resolve(__dirname, '..', '..', '..', rel)];
+}
+
+export function shmAddon(): ShmAddon {
+  if (loaded === undefined) {
+    const file = addonCandidates().find((f) => fs.existsSync(f));
+    if (file === undefined) {
+      throw new TinyNfError(
+        'the native addon tinynf_shm.node is not built: run `npm install` (or `npx node-gyp rebuild -C src/env/native`)',
+      );
+    }
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    loaded = require(file) as ShmAddon;
+  }
+  return loaded;
+}
