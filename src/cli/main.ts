@@ -9,6 +9,7 @@ import { TinyNfError } from '../env/environment';
 import { command as benchCommand } from './bench';
 import { command as bindCommand } from './bind';
 import { command as devicesCommand } from './devices';
+import { command as doctorCommand } from './doctor';
 import { command as runCommand } from './run';
 import { command as setupCommand } from './setup';
 import { command as simCommand } from './sim';
@@ -26,6 +27,7 @@ export function buildParser(argv: string[]) {
     .command(simCommand)
     .command(setupCommand)
     .command(devicesCommand)
+    .command(doctorCommand)
     .command(bindCommand)
     .command(unbindCommand)
     .demandCommand(1, 'a command is needed')
