@@ -9,6 +9,7 @@ import { TinyNfError } from '../env/environment';
 import { command as benchCommand } from './bench';
 import { command as bindCommand } from './bind';
 import { command as devicesCommand } from './devices';
+import { command as labCommand } from './lab';
 import { command as doctorCommand } from './doctor';
 import { command as runCommand } from './run';
 import { command as setupCommand } from './setup';
@@ -27,6 +28,7 @@ export function buildParser(argv: string[]) {
     .command(simCommand)
     .command(setupCommand)
     .command(devicesCommand)
+    .command(labCommand)
     .command(doctorCommand)
     .command(bindCommand)
     .command(unbindCommand)
