@@ -1,0 +1,115 @@
+// Simulated physical memory: the DMA window (one SharedArrayBuffer at a physical base, with a bump allocator for
+// allocateDma) plus extra regions registered later (e.g. real hugepages with their resolved physical addresses).
+// Several NICs of one machine share it, as NICs on one host share its RAM.
+//
+// Hot path: translate(phys, length) returns a region index and leaves the byte offset in `offset`; the last region
+// hit is checked first, so a translation is normally a compare and a subtraction.
+import { DmaMemory, TinyNfError } from '../env/environment';
+
+export const DEFAULT_DMA_BYTES = 64 * 1024 * 1024;
+/** Physical address of the DMA window's first byte (above 4 GiB, so the high address registers matter). */
+export const DEFAULT_PHYS_BASE = 0x2_0000_0000;
+/** allocateDma alignment. */
+export const DMA_ALIGNMENT = 4096;
+
+export interface MemoryRegion {
+  readonly phys: number;
+  /** phys + length. */
+  readonly end: number;
+  readonly buffer: SharedArrayBuffer;
+  /** Offset of the region's first byte inside `buffer`. */
+  readonly byteOffset: number;
+  readonly length: number;
+  /** The whole buffer as bytes (offsets into it are byteOffset + (phys - region.phys)). */
+  readonly bytes: Uint8Array;
+}
+
+export class PhysicalMemory {
+  readonly regions: MemoryRegion[] = [];
+  /** Byte offset (inside regions[i].buffer) computed by the last successful translate(). */
+  offset = 0;
+  private last = 0;
+  private allocated: number;
+
+  /** `reserved` bytes at the start of the window are kept out of allocateDma (the simulator's staging area). */
+  constructor(
+    readonly window: SharedArrayBuffer,
+    readonly windowPhys: number = DEFAULT_PHYS_BASE,
+    readonly reserved = 0,
+  ) {
+    if (windowPhys % DMA_ALIGNMENT !== 0 || windowPhys < 0 || windowPhys + window.byteLength > Number.MAX_SAFE_INTEGER) {
+      throw new TinyNfError(`DMA window physical base 0x${windowPhys.toString(16)} must be 4 KiB aligned and below 2^53`);
+    }
+    this.allocated = alignUp(reserved, DMA_ALIGNMENT);
+    this.addRegion(windowPhys, window, 0, window.byteLength);
+  }
+
+  /** Register memory the NICs may DMA to: physical [phys, phys + length) is buffer[byteOffset ...]. */
+  addRegion(phys: number, buffer: SharedArrayBuffer, byteOffset: number, length: number): void {
+    if (!Number.isInteger(phys) || phys < 0 || !Number.isInteger(length) || length <= 0 || byteOffset < 0 || byteOffset + length > buffer.byteLength) {
+      throw new TinyNfError(`invalid DMA region: phys 0x${phys.toString(16)}, ${length} bytes at offset ${byteOffset} of a ${buffer.byteLength}-byte buffer`);
+    }
+    for (const r of this.regions) {
+      if (phys < r.end && r.phys < phys + length) {
+        throw new TinyNfError(`DMA region at 0x${phys.toString(16)} overlaps the region at 0x${r.phys.toString(16)}`);
+      }
+    }
+    this.regions.push({ phys, end: phys + length, buffer, byteOffset, length, bytes: new Uint8Array(buffer) });
+  }
+
+  /** Allocate zero-filled, 4 KiB aligned memory from the window (never freed: a machine lives for one run). */
+  allocateDma(bytes: number): DmaMemory {
+    if (!Number.isInteger(bytes) || bytes <= 0) throw new TinyNfError(`DMA allocation of ${bytes} bytes refused`);
+    const start = this.allocated;
+    const end = alignUp(start + bytes, DMA_ALIGNMENT);
+    if (end > this.window.byteLength) {
+      throw new TinyNfError(
+        `simulated DMA memory exhausted: ${bytes} bytes asked, ${this.window.byteLength - start} left of ${this.window.byteLength} (use a larger dmaBytes)`,
+      );
+    }
+    this.allocated = end;
+    new Uint8Array(this.window, start, end - start).fill(0);
+    return { buffer: this.window, byteOffset: start, byteLength: end - start, phys: this.windowPhys + start };
+  }
+
+  /** Bytes of the window handed out so far (including the reserved area). */
+  get allocatedBytes(): number {
+    return this.allocated;
+  }
+
+  /** Physical address of byte `offset` of `buffer`, which must belong to a region. */
+  virtToPhys(buffer: SharedArrayBuffer, offset: number): number {
+    for (const r of this.regions) {
+      if (r.buffer === buffer && offset >= r.byteOffset && offset < r.byteOffset + r.length) {
+        return r.phys + (offset - r.byteOffset);
+      }
+    }
+    throw new TinyNfError(`virtToPhys: offset ${offset} of that buffer is not simulated DMA memory`);
+  }
+
+  /**
+   * Find the region holding all of [phys, phys + length): returns its index and sets `this.offset` to the byte
+   * offset of `phys` inside that region's buffer; -1 if no single region holds it (or phys is 0).
+   */
+  translate(phys: number, length: number): number {
+    const regions = this.regions;
+    let r = regions[this.last];
+    if (phys >= r.phys && phys + length <= r.end) {
+      this.offset = r.byteOffset + (phys - r.phys);
+      return this.last;
+    }
+    for (let i = 0; i < regions.length; i++) {
+      r = regions[i];
+      if (phys >= r.phys && phys + length <= r.end) {
+        this.last = i;
+        this.offset = r.byteOffset + (phys - r.phys);
+        return i;
+      }
+    }
+    return -1;
+  }
+}
+
+export function alignUp(value: number, alignment: number): number {
+  return Math.ceil(value / alignment) * alignment;
+}

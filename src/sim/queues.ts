@@ -1,0 +1,95 @@
+// Per-queue state of the simulated 82599: what the NIC latched when the queue was enabled (ring location and size,
+// translated once into a typed-array view), its head and tail, and a snapshot of every descriptor it owns
+// (taken when the tail handed it over) so that software modifying an owned descriptor is detected.
+import type { MemoryRegion } from './memory';
+
+export const DESCRIPTOR_BYTES = 16;
+
+export class RingState {
+  enabled = false;
+  /** Poll at which the queue was enabled (for the same-poll-interval ordering rule). */
+  enabledAtPoll = -1;
+  ringPhys = 0;
+  /** Descriptors in the ring. */
+  size = 0;
+  /** The ring as 32-bit words (4 per descriptor), a view over the DMA region holding it. */
+  ring: Uint32Array = EMPTY;
+  head = 0;
+  tail = 0;
+  /** Copies of the descriptors handed to the NIC (4 words each), compared when the NIC uses them. */
+  snapshot: Uint32Array = EMPTY;
+
+  constructor(
+    readonly index: number,
+    /** Byte offset of the queue's register block in BAR0. */
+    readonly base: number,
+  ) {}
+
+  /** Latch the ring: `region` holds it at byte `byteOffset` of its buffer. */
+  latch(phys: number, size: number, region: MemoryRegion, byteOffset: number): void {
+    this.ringPhys = phys;
+    this.size = size;
+    this.ring = new Uint32Array(region.buffer, byteOffset, size * 4);
+    if (this.snapshot.length !== size * 4) this.snapshot = new Uint32Array(size * 4);
+  }
+
+  /** Descriptors the NIC owns: [head, tail) circularly. */
+  get owned(): number {
+    return this.size === 0 ? 0 : (this.tail - this.head + this.size) % this.size;
+  }
+
+  /** Remember descriptors [from, to) as they are when handed to the NIC. */
+  snapshotRange(from: number, to: number): void {
+    const ring = this.ring;
+    const snap = this.snapshot;
+    const size = this.size;
+    for (let i = from; i !== to; i = i + 1 === size ? 0 : i + 1) {
+      const d = i * 4;
+      snap[d] = ring[d];
+      snap[d + 1] = ring[d + 1];
+      snap[d + 2] = ring[d + 2];
+      snap[d + 3] = ring[d + 3];
+    }
+  }
+
+  /** Whether descriptor i still equals its snapshot. */
+  unchanged(i: number): boolean {
+    const d = i * 4;
+    const ring = this.ring;
+    const snap = this.snapshot;
+    return ring[d] === snap[d] && ring[d + 1] === snap[d + 1] && ring[d + 2] === snap[d + 2] && ring[d + 3] === snap[d + 3];
+  }
+
+  disable(): void {
+    this.enabled = false;
+    this.ring = EMPTY;
+    this.size = 0;
+  }
+}
+
+const EMPTY = new Uint32Array(0);
+
+export class RxQueueState extends RingState {
+  /** SRRCTL.BSIZEPACKET in bytes. */
+  bufferBytes = 2048;
+  dropEnable = false;
+  advanced = false;
+  /** DCA_RXCTRL bit 12 warning given for this enabling. */
+  dcaWarned = false;
+}
+
+export class TxQueueState extends RingState {
+  headWriteBack = false;
+  /** The head write-back word: a view of the region's buffer and the word index in it. */
+  headWords: Uint32Array = EMPTY;
+  headIndex = 0;
+  /** Per-descriptor cache of the buffer view used for zero-copy transmission (keyed by buffer address). */
+  slotPhys: Float64Array = new Float64Array(0);
+  slotViews: (Uint8Array | null)[] = [];
+
+  override latch(phys: number, size: number, region: MemoryRegion, byteOffset: number): void {
+    super.latch(phys, size, region, byteOffset);
+    this.slotPhys = new Float64Array(size).fill(-1);
+    this.slotViews = new Array<Uint8Array | null>(size).fill(null);
+  }
+}
