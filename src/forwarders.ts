@@ -1,0 +1,95 @@
+// Build the forwarders that run an NF on initialised ports, for any driver model: one forwarder per input port i,
+// with outputs nf.outputPorts[i], running nf.handlers[i]. Used by the testbed, `tinynf run` and the benchmarks.
+import { Environment, PciAddress, TinyNfError } from './env/environment';
+import { DpdkShim } from './compat/ethdev';
+import { CompatForwarder } from './compat/forwarder';
+import { Agent } from './ixgbe/agent';
+import { Device } from './ixgbe/device';
+import { FlexibleForwarder, FlexibleOptions } from './ixgbe/flexible';
+import type { Forwarder } from './ixgbe/forwarder';
+import type { PacketHandler } from './ixgbe/handler';
+import type { NetworkFunction } from './nf/network-function';
+
+export type DriverModel = 'restricted' | 'flexible' | 'compat';
+export const DRIVER_MODELS: readonly DriverModel[] = ['restricted', 'flexible', 'compat'];
+
+export function parseDriverModel(text: string): DriverModel {
+  if ((DRIVER_MODELS as readonly string[]).includes(text)) return text as DriverModel;
+  throw new TinyNfError(`unknown driver model '${text}': use restricted, flexible or compat`);
+}
+
+/** Initialised ports of one driver model. */
+export class Ports {
+  /** Devices (restricted and flexible models; the compat shim initialises its own). */
+  readonly devices: Device[];
+  readonly shim: DpdkShim | null;
+
+  constructor(
+    readonly env: Environment,
+    readonly addresses: readonly PciAddress[],
+    readonly model: DriverModel,
+    readonly flexible: FlexibleOptions = {},
+  ) {
+    if (model === 'compat') {
+      this.shim = new DpdkShim(env, addresses);
+      this.devices = [];
+    } else {
+      this.shim = null;
+      this.devices = addresses.map((a) => Device.init(env, a));
+    }
+  }
+
+  /**
+   * Forwarders and handlers for `nf`: entry i receives on port i (null where the NF gives port i no outputs).
+   */
+  attach(nf: NetworkFunction): { forwarders: (Forwarder | null)[]; handlers: (PacketHandler | null)[] } {
+    const ports = this.addresses.length;
+    if (nf.outputPorts.length > ports || nf.handlers.length > ports) {
+      throw new TinyNfError(`NF ${nf.name} wants ${nf.outputPorts.length} ports, ${ports} are set up`);
+    }
+    for (const outs of nf.outputPorts) {
+      for (const p of outs) {
+        if (!Number.isInteger(p) || p < 0 || p >= ports) {
+          throw new TinyNfError(`NF ${nf.name} sends to port ${p}, ${ports} are set up`);
+        }
+      }
+    }
+    if (this.shim !== null) this.startShim();
+    const forwarders: (Forwarder | null)[] = [];
+    const handlers: (PacketHandler | null)[] = [];
+    for (let i = 0; i < ports; i++) {
+      const outs = nf.outputPorts[i] ?? [];
+      const handler = nf.handlers[i];
+      if (outs.length === 0 || handler === undefined) {
+        forwarders.push(null);
+        handlers.push(null);
+      } else {
+        forwarders.push(this.forwarder(i, outs));
+        handlers.push(handler);
+      }
+    }
+    return { forwarders, handlers };
+  }
+
+  private forwarder(input: number, outs: readonly number[]): Forwarder {
+    switch (this.model) {
+      case 'restricted':
+        return new Agent(this.env, this.devices[input], outs.map((p) => this.devices[p]));
+      case 'flexible':
+        return new FlexibleForwarder(this.env, this.devices[input], outs.map((p) => this.devices[p]), this.flexible);
+      case 'compat':
+        return new CompatForwarder(this.shim!, input, outs);
+    }
+  }
+
+  private startShim(): void {
+    const shim = this.shim!;
+    const pool = shim.rte_pktmbuf_pool_create('tinynf', 8192, 256, 0, 2048);
+    for (let p = 0; p < this.addresses.length; p++) {
+      shim.rte_eth_dev_configure(p, 1, 1);
+      shim.rte_eth_rx_queue_setup(p, 0, 1024, 0, null, pool);
+      shim.rte_eth_tx_queue_setup(p, 0, 1024, 0, null);
+      shim.rte_eth_dev_start(p);
+    }
+  }
+}

@@ -1,0 +1,135 @@
+// The run loop of programs (tinynf run, examples/policer.ts, benchmarks): TinyNF's tn_net_run with a deadline,
+// live progress and a summary. Packets are counted by the forwarders; the NF counts why it dropped what it dropped.
+import type { Forwarder } from './ixgbe/forwarder';
+import type { PacketHandler } from './ixgbe/handler';
+import type { NetworkFunction } from './nf/network-function';
+
+export interface Totals {
+  rxPackets: number;
+  txPackets: number;
+  droppedPackets: number;
+}
+
+export interface Progress extends Totals {
+  /** Seconds since the loop started. */
+  seconds: number;
+  /** Rates over the last interval, in millions of packets per second. */
+  rxMpps: number;
+  txMpps: number;
+  droppedMpps: number;
+  nf: Record<string, number>;
+}
+
+export interface RunSummary extends Totals {
+  seconds: number;
+  /** Transmitted packets per second over the whole run, in millions. */
+  mpps: number;
+  /** Time spent in polls that found packets, per received packet (driver + NF cost), in ns. */
+  nsPerPacket: number;
+  nf: Record<string, number>;
+}
+
+export interface RunLoopOptions {
+  /** Stop after this many seconds (of `nowNs` time). */
+  durationS: number;
+  /** Monotonic clock in ns (real time: performance.now based by default). */
+  nowNs?: () => number;
+  /** Called every `progressEveryS` seconds (default 1). */
+  onProgress?: (p: Progress) => void;
+  progressEveryS?: number;
+  /** Called after every round of polls (an inline simulated NIC runs here). */
+  afterRound?: () => void;
+  /** Stop early when this returns true (checked with the clock, not every round). */
+  stop?: () => boolean;
+}
+
+const realNowNs = (): number => performance.now() * 1e6;
+/** Rounds between two looks at the clock when idle rounds are cheap. */
+const CLOCK_EVERY_ROUNDS = 64;
+
+export function totals(forwarders: readonly (Forwarder | null)[]): Totals {
+  const t: Totals = { rxPackets: 0, txPackets: 0, droppedPackets: 0 };
+  for (const f of forwarders) {
+    if (f === null) continue;
+    t.rxPackets += f.stats.rxPackets;
+    t.droppedPackets += f.stats.droppedPackets;
+    for (const n of f.stats.txPackets) t.txPackets += n;
+  }
+  return t;
+}
+
+/** Poll every forwarder with its handler until the deadline. */
+export function runFor(
+  nf: NetworkFunction,
+  forwardersOrNull: readonly (Forwarder | null)[],
+  handlersOrNull: readonly (PacketHandler | null)[],
+  options: RunLoopOptions,
+): RunSummary {
+  const forwarders: Forwarder[] = [];
+  const handlers: PacketHandler[] = [];
+  forwardersOrNull.forEach((f, i) => {
+    if (f !== null && handlersOrNull[i] !== null) {
+      forwarders.push(f);
+      handlers.push(handlersOrNull[i]!);
+    }
+  });
+  const now = options.nowNs ?? realNowNs;
+  const every = (options.progressEveryS ?? 1) * 1e9;
+  const afterRound = options.afterRound;
+  const start = now();
+  const end = start + options.durationS * 1e9;
+  let nextProgress = start + every;
+  let last = totals(forwarders);
+  let lastTime = start;
+  let busyNs = 0;
+  let rounds = 0;
+  for (;;) {
+    const before = now();
+    let processed = 0;
+    for (let i = 0; i < forwarders.length; i++) processed += forwarders[i].poll(handlers[i]);
+    if (processed !== 0) {
+      const after = now();
+      busyNs += after - before;
+      if (afterRound !== undefined) afterRound();
+      if (after >= end) break;
+    } else if (afterRound !== undefined) {
+      afterRound();
+      if (before >= end) break;
+    } else if (++rounds % CLOCK_EVERY_ROUNDS === 0) {
+      if (before >= end) break;
+    } else {
+      continue;
+    }
+    const t = now();
+    if (options.stop !== undefined && options.stop()) break;
+    if (t >= nextProgress && options.onProgress !== undefined) {
+      const cur = totals(forwarders);
+      const dt = (t - lastTime) / 1e3; // ns -> Mpps factor: packets / (dt ns) * 1e3
+      options.onProgress({
+        ...cur,
+        seconds: (t - start) / 1e9,
+        rxMpps: (cur.rxPackets - last.rxPackets) / dt,
+        txMpps: (cur.txPackets - last.txPackets) / dt,
+        droppedMpps: (cur.droppedPackets - last.droppedPackets) / dt,
+        nf: nf.counters(),
+      });
+      last = cur;
+      lastTime = t;
+      nextProgress = t + every;
+    }
+  }
+  const seconds = (now() - start) / 1e9;
+  const t = totals(forwarders);
+  return {
+    ...t,
+    seconds,
+    mpps: seconds > 0 ? t.txPackets / seconds / 1e6 : 0,
+    nsPerPacket: t.rxPackets > 0 ? busyNs / t.rxPackets : 0,
+    nf: nf.counters(),
+  };
+}
+
+/** "12.34" with a fixed width, for progress lines. */
+export function fmtMpps(v: number): string {
+  return v.toFixed(2).padStart(6);
+}
