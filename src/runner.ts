@@ -2,6 +2,7 @@
 // live progress and a summary. Packets are counted by the forwarders; the NF counts why it dropped what it dropped.
 import type { Forwarder } from './ixgbe/forwarder';
 import type { PacketHandler } from './ixgbe/handler';
+import type { CoarseClock } from './nf/lib/coarse-clock';
 import type { NetworkFunction } from './nf/network-function';
 
 export interface Totals {
@@ -39,6 +40,8 @@ export interface RunLoopOptions {
   progressEveryS?: number;
   /** Called after every round of polls (an inline simulated NIC runs here). */
   afterRound?: () => void;
+  /** A coarse clock handed to the NF: set from `nowNs` at every round. */
+  clock?: CoarseClock;
   /** Stop early when this returns true (checked with the clock, not every round). */
   stop?: () => boolean;
 }
@@ -76,6 +79,7 @@ export function runFor(
   const now = options.nowNs ?? realNowNs;
   const every = (options.progressEveryS ?? 1) * 1e9;
   const afterRound = options.afterRound;
+  const coarse = options.clock;
   const start = now();
   const end = start + options.durationS * 1e9;
   let nextProgress = start + every;
@@ -85,6 +89,7 @@ export function runFor(
   let rounds = 0;
   for (;;) {
     const before = now();
+    if (coarse !== undefined) coarse.set(before);
     let processed = 0;
     for (let i = 0; i < forwarders.length; i++) processed += forwarders[i].poll(handlers[i]);
     if (processed !== 0) {

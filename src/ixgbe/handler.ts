@@ -13,7 +13,7 @@
  */
 export type PacketHandler = (packet: Uint8Array, data: DataView, length: number, outputs: Uint8Array) => number;
 
-/** Where handlers read time from. Read it at most once per batch/period, never per packet. */
+/** Where handlers read time from; programs give NFs a coarse clock refreshed once per poll round. */
 export interface Clock {
   nowNs(): number;
 }

@@ -16,6 +16,7 @@ export interface NetworkFunction {
 
 /** Arguments every NF factory receives. */
 export interface NfContext {
+  /** Read per packet at most; programs pass a CoarseClock (src/nf/lib/coarse-clock.ts) refreshed once per poll round. */
   readonly clock: Clock;
   /** Number of ports the NF is attached to (2 for LAN/WAN NFs; the bridge accepts more). */
   readonly ports: number;
