@@ -50,3 +50,16 @@ describe('FlowTable', () => {
     expect(table.totalProbes / table.operations).toBeLessThan(3);
   });
 });
+
+describe('FlowTable at capacity', () => {
+  it('reclaims expired entries for a new key whatever the hash key (fresh secrets)', () => {
+    for (let trial = 0; trial < 200; trial++) {
+      const secret = new Uint32Array([trial * 7919, trial * 104729, trial + 1, trial ^ 0xdeadbeef]);
+      const t = new FlowTable(4, 1000, secret);
+      for (let k = 1; k <= 4; k++) expect(t.findOrInsert(k, 0, 0, 0, 10)).toBeGreaterThanOrEqual(0);
+      expect(t.findOrInsert(99, 0, 0, 0, 20)).toBe(-1); // full of live entries
+      for (let k = 100; k < 104; k++) expect(t.findOrInsert(k, 0, 0, 0, 5000)).toBeGreaterThanOrEqual(0);
+      expect(t.size).toBe(4);
+    }
+  });
+});

@@ -11,6 +11,8 @@ import { randomBytes } from 'crypto';
 export const MAX_PROBES = 32;
 const EMPTY = 0;
 const DELETED = -1;
+/** Slots swept for expired entries when an insert finds the table at capacity (bounds the cost per packet). */
+const FULL_SWEEP = 64;
 
 /** The per-process hash key (four 32-bit words), drawn once. */
 const SECRET = new Uint32Array(randomBytes(16).buffer.slice(0, 16));
@@ -123,6 +125,8 @@ export class FlowTable {
     }
     this.account(Math.min(probe, MAX_PROBES), 0);
     this.isNew = false;
+    // Full? Expired entries elsewhere may still hold capacity: sweep a bounded number of slots before refusing.
+    if (free >= 0 && this.count >= this.capacity) this.expire(now, FULL_SWEEP);
     if (free < 0 || this.count >= this.capacity) return -1;
     const b = free * 4;
     keys[b] = k0;
