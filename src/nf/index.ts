@@ -5,6 +5,7 @@ import { TinyNfError } from '../env/environment';
 import { NfDefinition, noConfig, numericConfig } from './config';
 import { POLICER_DEFAULTS, PolicerConfig, createPolicer } from './policer';
 import { createMacRewrite, createNop } from './simple';
+import { TUNNEL_DEFINITION } from './tunnel';
 
 export type { NfDefinition, NfFlag } from './config';
 
@@ -39,6 +40,7 @@ export const NETWORK_FUNCTIONS: Record<string, NfDefinition> = {
     },
     capacity: (c: PolicerConfig) => c.capacity,
   },
+  tunnel: TUNNEL_DEFINITION,
 };
 
 export function nfDefinition(name: string): NfDefinition {

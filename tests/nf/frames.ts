@@ -46,3 +46,30 @@ export function arpFrame(): Uint8Array {
   f[13] = 0x06;
   return f;
 }
+
+/** RFC 1071 checksum of bytes [start, end) computed here from scratch (0 when a stored checksum inside is right). */
+export function checksumOf(bytes: Uint8Array, start: number, end: number): number {
+  return checksum(bytes, start, end);
+}
+
+/**
+ * An Ethernet/IPv4 frame (no options) carrying `payload` with IP protocol `proto`, header checksum computed here.
+ * For tunnel tests: `flagsFragment` sets the flags/fragment-offset word.
+ */
+export function ipv4Frame(opts: { src: string; dst: string; proto: number; payload: Uint8Array; ttl?: number; flagsFragment?: number; dstMac?: number[]; srcMac?: number[] }): Uint8Array {
+  const f = new Uint8Array(34 + opts.payload.length);
+  const v = new DataView(f.buffer);
+  f.set(opts.dstMac ?? [2, 0, 0, 0, 0, 0x0b], 0);
+  f.set(opts.srcMac ?? [2, 0, 0, 0, 0, 0x0a], 6);
+  v.setUint16(12, 0x0800);
+  v.setUint8(14, 0x45);
+  v.setUint16(16, 20 + opts.payload.length);
+  v.setUint16(20, opts.flagsFragment ?? 0);
+  v.setUint8(22, opts.ttl ?? 64);
+  v.setUint8(23, opts.proto);
+  v.setUint32(26, ipv4(opts.src));
+  v.setUint32(30, ipv4(opts.dst));
+  v.setUint16(24, checksum(f, 14, 34));
+  f.set(opts.payload, 34);
+  return f;
+}

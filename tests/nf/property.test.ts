@@ -11,6 +11,15 @@ import { ipv4HeaderChecksumValid, udpFrame } from './frames';
 /** Configurations that give NFs something to do beyond their defaults (NFs needing config to start at all). */
 const CONFIGS: Record<string, unknown> = {
   policer: { rate: 10_000, burst: 3000, capacity: 64, expiryNs: 1_000_000 },
+  // LAN frames to 10.0.0.1-3 are encapsulated (one of each kind); WAN frames are decapsulated or dropped
+  tunnel: {
+    localIp: '10.0.0.1',
+    fib: [
+      { key: '10.0.0.1', encap: 'vxlan', vni: 7, dstIp: '10.0.0.2', srcMac: '02:00:00:00:00:01', dstMac: '02:00:00:00:00:02' },
+      { key: '10.0.0.2', encap: 'gre', dstIp: '10.0.0.3', srcMac: '02:00:00:00:00:01', dstMac: '02:00:00:00:00:02' },
+      { key: '10.0.0.3', encap: 'ipip', dstIp: '10.0.0.4', srcMac: '02:00:00:00:00:01', dstMac: '02:00:00:00:00:02' },
+    ],
+  },
 };
 
 /** A frame as a transmitter puts it on the wire: padded with zeros to the 60-byte minimum (64 with FCS). */
