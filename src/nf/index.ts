@@ -6,6 +6,8 @@ import { NfDefinition, noConfig, numericConfig } from './config';
 import { POLICER_DEFAULTS, PolicerConfig, createPolicer } from './policer';
 import { createMacRewrite, createNop } from './simple';
 import { TUNNEL_DEFINITION } from './tunnel';
+import { NAT_DEFINITION } from './nat';
+import { FIREWALL_DEFINITION } from './firewall';
 
 export type { NfDefinition, NfFlag } from './config';
 
@@ -41,6 +43,8 @@ export const NETWORK_FUNCTIONS: Record<string, NfDefinition> = {
     capacity: (c: PolicerConfig) => c.capacity,
   },
   tunnel: TUNNEL_DEFINITION,
+  nat: NAT_DEFINITION,
+  firewall: FIREWALL_DEFINITION,
 };
 
 export function nfDefinition(name: string): NfDefinition {

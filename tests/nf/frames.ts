@@ -73,3 +73,90 @@ export function ipv4Frame(opts: { src: string; dst: string; proto: number; paylo
   f.set(opts.payload, 34);
   return f;
 }
+
+/**
+ * The TCP or UDP checksum of an IPv4 frame recomputed here from scratch over the pseudo-header (RFC 793, RFC 768)
+ * and the segment up to the IPv4 total length: 0 when the stored checksum is right.
+ */
+export function l4ChecksumOf(f: Uint8Array): number {
+  const ihl = (f[14] & 0x0f) * 4;
+  const total = (f[16] << 8) | f[17];
+  const l4 = 14 + ihl;
+  const len = total - ihl;
+  const p = new Uint8Array(12 + len);
+  p.set(f.subarray(26, 34), 0);
+  p[9] = f[23];
+  p[10] = len >> 8;
+  p[11] = len & 0xff;
+  p.set(f.subarray(l4, l4 + len), 12);
+  return checksum(p, 0, p.length);
+}
+
+/** Fill in the TCP or UDP checksum of an IPv4 frame, computed here (a computed UDP 0 is sent as 0xffff). */
+export function withL4Checksum(f: Uint8Array): Uint8Array {
+  const at = 14 + (f[14] & 0x0f) * 4 + (f[23] === 6 ? 16 : 6);
+  f[at] = 0;
+  f[at + 1] = 0;
+  let c = l4ChecksumOf(f);
+  if (c === 0 && f[23] === 17) c = 0xffff;
+  f[at] = c >> 8;
+  f[at + 1] = c & 0xff;
+  return f;
+}
+
+/** Payload bytes that differ per position and seed. */
+function pattern(n: number, seed: number): Uint8Array {
+  const p = new Uint8Array(n);
+  for (let i = 0; i < n; i++) p[i] = (i * 31 + seed * 7 + 3) & 0xff;
+  return p;
+}
+
+/** An Ethernet/IPv4/TCP frame (20-byte TCP header, `payload` bytes after it) with both checksums computed here. */
+export function tcpFrame(opts: { src: string; dst: string; sport: number; dport: number; payload?: number; seed?: number; flags?: number }): Uint8Array {
+  const seg = new Uint8Array(20 + (opts.payload ?? 26));
+  const v = new DataView(seg.buffer);
+  v.setUint16(0, opts.sport);
+  v.setUint16(2, opts.dport);
+  v.setUint32(4, 0x01020304 + (opts.seed ?? 0));
+  v.setUint32(8, 0x0a0b0c0d);
+  seg[12] = 5 << 4;
+  seg[13] = opts.flags ?? 0x18; // PSH ACK
+  v.setUint16(14, 64240);
+  seg.set(pattern(seg.length - 20, opts.seed ?? 0), 20);
+  return withL4Checksum(ipv4Frame({ src: opts.src, dst: opts.dst, proto: 6, payload: seg, dstMac: [2, 0, 0, 0, 0, 2], srcMac: [2, 0, 0, 0, 0, 1] }));
+}
+
+/** An Ethernet/IPv4/UDP frame with `payload` bytes after the header; UDP checksum computed here unless `noChecksum`. */
+export function udpChecksummedFrame(opts: { src: string; dst: string; sport: number; dport: number; payload?: number; seed?: number; noChecksum?: boolean }): Uint8Array {
+  const seg = new Uint8Array(8 + (opts.payload ?? 18));
+  const v = new DataView(seg.buffer);
+  v.setUint16(0, opts.sport);
+  v.setUint16(2, opts.dport);
+  v.setUint16(4, seg.length);
+  seg.set(pattern(seg.length - 8, opts.seed ?? 0), 8);
+  const f = ipv4Frame({ src: opts.src, dst: opts.dst, proto: 17, payload: seg, dstMac: [2, 0, 0, 0, 0, 2], srcMac: [2, 0, 0, 0, 0, 1] });
+  return opts.noChecksum === true ? f : withL4Checksum(f);
+}
+
+/** An Ethernet/IPv4/ICMP frame (RFC 792): `type` 8 = echo request (default), 0 = echo reply; checksum computed here. */
+export function icmpFrame(opts: { src: string; dst: string; type?: number; code?: number; id?: number; seq?: number; payload?: number; seed?: number }): Uint8Array {
+  const msg = new Uint8Array(8 + (opts.payload ?? 18));
+  const v = new DataView(msg.buffer);
+  msg[0] = opts.type ?? 8;
+  msg[1] = opts.code ?? 0;
+  v.setUint16(4, opts.id ?? 0);
+  v.setUint16(6, opts.seq ?? 0);
+  msg.set(pattern(msg.length - 8, opts.seed ?? 0), 8);
+  v.setUint16(2, checksum(msg, 0, msg.length));
+  return ipv4Frame({ src: opts.src, dst: opts.dst, proto: 1, payload: msg, dstMac: [2, 0, 0, 0, 0, 2], srcMac: [2, 0, 0, 0, 0, 1] });
+}
+
+/** Recompute the IPv4 header checksum of a frame here (after a test changed a header field). */
+export function fixIpv4Checksum(f: Uint8Array): Uint8Array {
+  f[24] = 0;
+  f[25] = 0;
+  const c = checksum(f, 14, 14 + (f[14] & 0x0f) * 4);
+  f[24] = c >> 8;
+  f[25] = c & 0xff;
+  return f;
+}

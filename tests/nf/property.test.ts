@@ -11,6 +11,9 @@ import { ipv4HeaderChecksumValid, udpFrame } from './frames';
 /** Configurations that give NFs something to do beyond their defaults (NFs needing config to start at all). */
 const CONFIGS: Record<string, unknown> = {
   policer: { rate: 10_000, burst: 3000, capacity: 64, expiryNs: 1_000_000 },
+  // few ports and flows with a short expiry: port exhaustion, a full table and expiry all happen
+  nat: { startPort: 1024, endPort: 1039, capacity: 32, expiryNs: 1_000_000 },
+  firewall: { capacity: 16, expiryNs: 1_000_000 },
   // LAN frames to 10.0.0.1-3 are encapsulated (one of each kind); WAN frames are decapsulated or dropped
   tunnel: {
     localIp: '10.0.0.1',

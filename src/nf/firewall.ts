@@ -1,0 +1,194 @@
+// The firewall: stateful, after Vigor's firewall. Port 0 is the LAN (inside), port 1 the WAN (outside). Frames that
+// pass are forwarded unchanged.
+// - LAN -> WAN: IPv4 passes and opens (or refreshes) a flow keyed by its 5-tuple: addresses, protocol, and TCP/UDP
+//   ports or the ICMP echo identifier; other IP protocols are keyed by addresses and protocol alone. ICMP other than
+//   echo request passes untracked (it opens nothing). A new flow that finds the table full is dropped (table_full):
+//   the firewall never lets a packet out whose replies it could not let back in. No TCP state machine: any LAN
+//   segment opens a flow, and flows close only by expiry.
+// - WAN -> LAN: a packet passes only if the reversed 5-tuple is a live flow opened from LAN (TCP/UDP: same ports
+//   swapped; ICMP: an echo reply with the identifier of a LAN echo request; other protocols: the address pair);
+//   everything else is dropped (no_flow), including ICMP errors and echo requests from WAN.
+// - Both ways, dropped and counted: non-IPv4 (non_ipv4: what cannot be tracked is not let through), malformed IPv4
+//   or L4 header (malformed), fragments (fragment: no reassembly, and a non-first fragment has no ports to match).
+// - Flows idle for `expiryNs` expire; traffic either way keeps them.
+// Time is the NF context's clock (a CoarseClock refreshed once per round of polls), read once per packet.
+import { TinyNfError } from '../env/environment';
+import type { PacketHandler } from '../ixgbe/handler';
+import type { NfDefinition } from './config';
+import { FlowTable } from './lib/flow-table';
+import { ETHERTYPE_IPV4, ETH_HEADER, ETH_TYPE, IP_DST, IP_FLAGS_FRAGMENT, IP_PROTOCOL, IP_PROTO_TCP, IP_PROTO_UDP, IP_SRC, IP_TOTAL_LENGTH, ipv4HeaderLength } from './lib/packet';
+import type { NetworkFunction, NfContext } from './network-function';
+
+export interface FirewallConfig {
+  /** Flows tracked at most. */
+  capacity: number;
+  /** Idle time after which a flow is forgotten, ns. */
+  expiryNs: number;
+}
+
+export const FIREWALL_DEFAULTS: FirewallConfig = {
+  capacity: 65_536,
+  expiryNs: 10_000_000_000,
+};
+
+const IP_PROTO_ICMP = 1;
+/** ICMP types (RFC 792). */
+const ICMP_ECHO_REPLY = 0;
+const ICMP_ECHO_REQUEST = 8;
+/** Smallest L4 header read: TCP 20 bytes (RFC 793), UDP 8 (RFC 768), ICMP 8 (RFC 792: type, code, checksum, id, seq). */
+const TCP_MIN = 20;
+const UDP_MIN = 8;
+const ICMP_MIN = 8;
+const ICMP_IDENTIFIER = 4;
+/** Every EXPIRY_PERIOD packets, EXPIRY_SWEEP table slots are swept for expired flows (as the policer does). */
+const EXPIRY_PERIOD = 64;
+const EXPIRY_SWEEP = 64;
+
+export function createFirewall(config: FirewallConfig, ctx: NfContext): NetworkFunction {
+  if (ctx.ports !== 2) throw new TinyNfError(`the firewall has two ports (LAN 0, WAN 1), got ${ctx.ports}`);
+  const table = new FlowTable(config.capacity, config.expiryNs);
+  const clock = ctx.clock;
+  let sweepCountdown = EXPIRY_PERIOD;
+  const c = {
+    // LAN -> WAN
+    passed_out: 0,
+    table_full: 0,
+    // WAN -> LAN
+    passed_in: 0,
+    no_flow: 0,
+    // either way
+    non_ipv4: 0,
+    malformed: 0,
+    fragment: 0,
+  };
+
+  const sweep = (now: number): void => {
+    if (--sweepCountdown === 0) {
+      sweepCountdown = EXPIRY_PERIOD;
+      table.expire(now, EXPIRY_SWEEP);
+    }
+  };
+
+  /** Common checks: whether the frame is a trackable IPv4 packet (else the drop is counted). */
+  const trackable = (data: DataView, length: number): boolean => {
+    if (length < ETH_HEADER || data.getUint16(ETH_TYPE) !== ETHERTYPE_IPV4) {
+      c.non_ipv4++;
+      return false;
+    }
+    const ihl = ipv4HeaderLength(data, length);
+    if (ihl === 0) {
+      c.malformed++;
+      return false;
+    }
+    if ((data.getUint16(IP_FLAGS_FRAGMENT) & 0x3fff) !== 0) {
+      c.fragment++;
+      return false;
+    }
+    const proto = data.getUint8(IP_PROTOCOL);
+    const min = proto === IP_PROTO_TCP ? TCP_MIN : proto === IP_PROTO_UDP ? UDP_MIN : proto === IP_PROTO_ICMP ? ICMP_MIN : 0;
+    if (data.getUint16(IP_TOTAL_LENGTH) - ihl < min) {
+      c.malformed++;
+      return false;
+    }
+    return true;
+  };
+
+  const lanToWan: PacketHandler = (_packet, data, length, outputs) => {
+    const now = clock.nowNs();
+    sweep(now);
+    if (!trackable(data, length)) return 0;
+    const l4 = ETH_HEADER + (data.getUint8(ETH_HEADER) & 0x0f) * 4;
+    const proto = data.getUint8(IP_PROTOCOL);
+    let word: number; // the flow key's third word, as seen from LAN: source port << 16 | destination port
+    if (proto === IP_PROTO_TCP || proto === IP_PROTO_UDP) {
+      word = data.getUint32(l4);
+    } else if (proto === IP_PROTO_ICMP) {
+      if (data.getUint8(l4) !== ICMP_ECHO_REQUEST) {
+        c.passed_out++; // passes, opens nothing
+        outputs[0] = 1;
+        return length;
+      }
+      word = data.getUint16(l4 + ICMP_IDENTIFIER);
+    } else {
+      word = 0;
+    }
+    const slot = table.findOrInsert(data.getUint32(IP_SRC), data.getUint32(IP_DST), word, proto, now);
+    if (slot < 0) {
+      c.table_full++;
+      return 0;
+    }
+    if (!table.isNew) table.touch(slot, now);
+    c.passed_out++;
+    outputs[0] = 1;
+    return length;
+  };
+
+  const wanToLan: PacketHandler = (_packet, data, length, outputs) => {
+    const now = clock.nowNs();
+    sweep(now);
+    if (!trackable(data, length)) return 0;
+    const l4 = ETH_HEADER + (data.getUint8(ETH_HEADER) & 0x0f) * 4;
+    const proto = data.getUint8(IP_PROTOCOL);
+    let word: number; // the reversed flow's word: this packet's destination port << 16 | source port
+    if (proto === IP_PROTO_TCP || proto === IP_PROTO_UDP) {
+      const ports = data.getUint32(l4);
+      word = ((ports << 16) | (ports >>> 16)) >>> 0;
+    } else if (proto === IP_PROTO_ICMP) {
+      if (data.getUint8(l4) !== ICMP_ECHO_REPLY) {
+        c.no_flow++;
+        return 0;
+      }
+      word = data.getUint16(l4 + ICMP_IDENTIFIER);
+    } else {
+      word = 0;
+    }
+    const slot = table.find(data.getUint32(IP_DST), data.getUint32(IP_SRC), word, proto, now);
+    if (slot < 0) {
+      c.no_flow++;
+      return 0;
+    }
+    table.touch(slot, now);
+    c.passed_in++;
+    outputs[0] = 1;
+    return length;
+  };
+
+  return {
+    name: 'firewall',
+    outputPorts: [[1], [0]],
+    handlers: [lanToWan, wanToLan],
+    counters: () => ({ ...c, flows: table.size }),
+  };
+}
+
+export function parseFirewallConfig(raw: unknown): FirewallConfig {
+  if (raw === undefined || raw === null) raw = {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new TinyNfError('firewall config must be a JSON object');
+  const known = Object.keys(FIREWALL_DEFAULTS);
+  for (const k of Object.keys(raw as object)) {
+    if (!known.includes(k)) throw new TinyNfError(`firewall config: unknown field '${k}' (known: ${known.join(', ')})`);
+  }
+  const merged: Record<string, unknown> = { ...FIREWALL_DEFAULTS, ...(raw as object) };
+  const capacity = merged.capacity;
+  if (typeof capacity !== 'number' || !Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 24) {
+    throw new TinyNfError(`firewall config: capacity must be a whole number 1..${1 << 24}, got ${JSON.stringify(capacity)}`);
+  }
+  const expiryNs = merged.expiryNs;
+  if (typeof expiryNs !== 'number' || !Number.isFinite(expiryNs) || expiryNs <= 0) {
+    throw new TinyNfError(`firewall config: expiryNs must be a positive number of nanoseconds, got ${JSON.stringify(expiryNs)}`);
+  }
+  return { capacity, expiryNs };
+}
+
+export const FIREWALL_DEFINITION: NfDefinition<FirewallConfig> = {
+  name: 'firewall',
+  description: 'stateful firewall: flows opened from LAN (port 0) are let back from WAN (port 1); everything else from WAN is dropped',
+  defaults: FIREWALL_DEFAULTS,
+  parseConfig: parseFirewallConfig,
+  create: createFirewall,
+  flags: {
+    capacity: { configKey: 'capacity', type: 'number', describe: 'flows tracked at most' },
+    'expiry-ns': { configKey: 'expiryNs', type: 'number', describe: 'forget flows idle this long (ns)' },
+  },
+  capacity: (c: FirewallConfig) => c.capacity,
+};

@@ -1,0 +1,365 @@
+// The NAT: network address and port translation (NAPT, RFC 3022), after Vigor's vignat. Port 0 is the LAN (inside),
+// port 1 the WAN (outside); Ethernet addresses pass through unchanged (see docs/lab.md: the neighbours are static).
+// - LAN -> WAN: TCP, UDP and ICMP echo requests get the source address `externalIp` and an external port (ICMP: the
+//   echo identifier) allocated from [startPort, endPort]. One mapping per LAN 5-tuple (source and destination
+//   address and port, protocol), so each external port belongs to exactly one mapping.
+// - WAN -> LAN: only packets of a known mapping pass: destination `externalIp` and an allocated port, and the source
+//   address and port (the remote endpoint) and protocol the mapping was made for — the full 5-tuple, as Vigor's NAT
+//   matches it ("address and port-dependent" filtering, RFC 4787). The destination is rewritten back.
+// - Checksums are updated incrementally (RFC 1624 eqn. 3, src/nf/lib/checksum.ts): the IPv4 header checksum for the
+//   address, the TCP/UDP checksum for the address (pseudo-header) and port; a UDP checksum of 0 (none) stays 0;
+//   ICMP's covers only the identifier.
+// - Dropped and counted: non-IPv4 (non_ipv4), malformed IPv4 or L4 header (malformed), a wrong IPv4 header
+//   checksum (bad_checksum: verified as a router does, RFC 1812 5.2.2; TCP/UDP/ICMP checksums are not verified,
+//   which would cost a pass over the payload: the incremental update keeps an error in them for the receiver),
+//   fragments (fragment: no reassembly, and a non-first fragment has no ports to translate), other protocols and
+//   ICMP other than echo request (LAN) / reply (WAN) (unsupported), WAN traffic not to externalIp
+//   (wrong_destination) or of no live mapping (no_mapping), new LAN flows when the table is full (table_full) or
+//   no external port is free (port_exhausted).
+// - Mappings idle for `expiryNs` expire (traffic either way keeps them); their ports become free again.
+// Time is the NF context's clock (a CoarseClock refreshed once per round of polls), read once per packet.
+import { TinyNfError } from '../env/environment';
+import type { PacketHandler } from '../ixgbe/handler';
+import type { NfDefinition } from './config';
+import { checksumReplace16, checksumReplaceAddressPort, checksumReplace32, ipv4HeaderChecksumValid, udpChecksumField } from './lib/checksum';
+import { FlowTable } from './lib/flow-table';
+import { ETHERTYPE_IPV4, ETH_HEADER, ETH_TYPE, IP_CHECKSUM, IP_DST, IP_FLAGS_FRAGMENT, IP_PROTOCOL, IP_PROTO_TCP, IP_PROTO_UDP, IP_SRC, IP_TOTAL_LENGTH, ipv4HeaderLength } from './lib/packet';
+import type { NetworkFunction, NfContext } from './network-function';
+
+export interface NatConfig {
+  /** The address LAN hosts appear as on the WAN. */
+  externalIp: string;
+  /** External ports (and ICMP echo identifiers) allocated: startPort..endPort inclusive. */
+  startPort: number;
+  endPort: number;
+  /** Mappings at most (the flow table's capacity). */
+  capacity: number;
+  /** Idle time after which a mapping expires, ns. */
+  expiryNs: number;
+}
+
+export const NAT_DEFAULTS: NatConfig = {
+  externalIp: '10.1.0.1', // the NF's address in the lab of docs/lab.md (wan's gateway)
+  startPort: 1024, // above the well-known ports
+  endPort: 65535,
+  capacity: 65_536,
+  expiryNs: 10_000_000_000, // Vigor's NAT expiry time is a parameter; 10 s as our other NFs
+};
+
+export const IP_PROTO_ICMP = 1;
+/** ICMP types (RFC 792). */
+export const ICMP_ECHO_REPLY = 0;
+export const ICMP_ECHO_REQUEST = 8;
+/** Smallest L4 header the NAT reads: TCP 20 bytes (RFC 793), UDP 8 (RFC 768), ICMP echo 8 (RFC 792). */
+const TCP_MIN = 20;
+const UDP_MIN = 8;
+const ICMP_ECHO_MIN = 8;
+/** Offsets inside the L4 header. */
+const TCP_CHECKSUM = 16;
+const UDP_CHECKSUM = 6;
+const ICMP_CHECKSUM = 2;
+const ICMP_IDENTIFIER = 4;
+
+/** Every EXPIRY_PERIOD packets, EXPIRY_SWEEP table slots are swept for expired mappings (as the policer does). */
+const EXPIRY_PERIOD = 64;
+const EXPIRY_SWEEP = 64;
+/** Candidate external ports looked at per new mapping: bounds the cost of a packet when ports are scarce. */
+export const PORT_PROBES = 64;
+
+export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
+  if (ctx.ports !== 2) throw new TinyNfError(`the nat has two ports (LAN 0, WAN 1), got ${ctx.ports}`);
+  const externalIp = parseIpv4(config.externalIp, 'externalIp');
+  const startPort = config.startPort;
+  const portCount = config.endPort - config.startPort + 1;
+  const expiryNs = config.expiryNs;
+  const table = new FlowTable(config.capacity, expiryNs);
+  const slots = table.slots;
+  // Per table slot: the mapping (the LAN 5-tuple is also the table key) and its external port index.
+  const internalIp = new Uint32Array(slots);
+  const internalPort = new Uint16Array(slots);
+  const remoteIp = new Uint32Array(slots);
+  const remotePort = new Uint16Array(slots);
+  const protocol = new Uint8Array(slots);
+  /** External port index (port - startPort) of the mapping in the slot, -1 = none. */
+  const slotPort = new Int32Array(slots).fill(-1);
+  /**
+   * Last use of the slot's mapping, the same value the flow table keeps: the table expires entries by the same rule
+   * (now - lastUse > expiryNs), so a mapping this says is expired is expired (or already gone) in the table too.
+   */
+  const lastUse = new Float64Array(slots);
+  /** Per external port index: the slot that last took it, -1 = never. Free if that slot's mapping is dead or moved. */
+  const portOwner = new Int32Array(portCount).fill(-1);
+  let portCursor = 0;
+  const clock = ctx.clock;
+  let sweepCountdown = EXPIRY_PERIOD;
+
+  const c = {
+    // LAN -> WAN
+    translated_out: 0,
+    table_full: 0,
+    port_exhausted: 0,
+    // WAN -> LAN
+    translated_in: 0,
+    wrong_destination: 0,
+    no_mapping: 0,
+    // either way
+    non_ipv4: 0,
+    malformed: 0,
+    bad_checksum: 0,
+    fragment: 0,
+    unsupported: 0,
+  };
+
+  /** Whether external port index `index` is free at `now`: never taken, or its mapping expired or was replaced. */
+  const portFree = (index: number, now: number): boolean => {
+    const owner = portOwner[index];
+    return owner < 0 || slotPort[owner] !== index || now - lastUse[owner] > expiryNs;
+  };
+
+  /** A free external port index (looking at most PORT_PROBES candidates from a round-robin cursor), or -1. */
+  const allocatePort = (now: number): number => {
+    let index = portCursor;
+    for (let i = 0; i < PORT_PROBES && i < portCount; i++) {
+      const candidate = index;
+      index = index + 1 === portCount ? 0 : index + 1;
+      if (portFree(candidate, now)) {
+        portCursor = index;
+        return candidate;
+      }
+    }
+    portCursor = index;
+    return -1;
+  };
+
+  const sweep = (now: number): void => {
+    if (--sweepCountdown === 0) {
+      sweepCountdown = EXPIRY_PERIOD;
+      table.expire(now, EXPIRY_SWEEP);
+    }
+  };
+
+  /**
+   * Common checks; returns the L4 offset of a translatable IPv4 packet, or 0 after counting the drop. The L4 header
+   * must be complete within the IPv4 total length.
+   */
+  const l4Offset = (data: DataView, length: number): number => {
+    if (length < ETH_HEADER || data.getUint16(ETH_TYPE) !== ETHERTYPE_IPV4) {
+      c.non_ipv4++;
+      return 0;
+    }
+    const ihl = ipv4HeaderLength(data, length);
+    if (ihl === 0) {
+      c.malformed++;
+      return 0;
+    }
+    if (!ipv4HeaderChecksumValid(data, ETH_HEADER, ihl)) {
+      c.bad_checksum++; // RFC 1812 5.2.2: verify before rewriting (L4 checksums are not verified: see the top)
+      return 0;
+    }
+    if ((data.getUint16(IP_FLAGS_FRAGMENT) & 0x3fff) !== 0) {
+      c.fragment++; // MF set or offset != 0
+      return 0;
+    }
+    const proto = data.getUint8(IP_PROTOCOL);
+    const l4Length = data.getUint16(IP_TOTAL_LENGTH) - ihl;
+    const min = proto === IP_PROTO_TCP ? TCP_MIN : proto === IP_PROTO_UDP ? UDP_MIN : proto === IP_PROTO_ICMP ? ICMP_ECHO_MIN : -1;
+    if (min < 0) {
+      c.unsupported++;
+      return 0;
+    }
+    if (l4Length < min) {
+      c.malformed++;
+      return 0;
+    }
+    return ETH_HEADER + ihl;
+  };
+
+  const lanToWan: PacketHandler = (_packet, data, length, outputs) => {
+    const now = clock.nowNs();
+    sweep(now);
+    const l4 = l4Offset(data, length);
+    if (l4 === 0) return 0;
+    const proto = data.getUint8(IP_PROTOCOL);
+    // ports = source port << 16 | destination port; ICMP echo: identifier << 16 (the identifier plays the port)
+    let ports: number;
+    if (proto === IP_PROTO_ICMP) {
+      if (data.getUint8(l4) !== ICMP_ECHO_REQUEST) {
+        c.unsupported++;
+        return 0;
+      }
+      ports = (data.getUint16(l4 + ICMP_IDENTIFIER) << 16) >>> 0;
+    } else {
+      ports = data.getUint32(l4);
+    }
+    const src = data.getUint32(IP_SRC);
+    const dst = data.getUint32(IP_DST);
+    const slot = table.findOrInsert(src, dst, ports, proto, now);
+    if (slot < 0) {
+      c.table_full++;
+      return 0;
+    }
+    let index: number;
+    if (table.isNew) {
+      slotPort[slot] = -1; // whatever mapping had this slot before is dead: its port is free again
+      index = allocatePort(now);
+      if (index < 0) {
+        table.remove(slot);
+        c.port_exhausted++;
+        return 0;
+      }
+      portOwner[index] = slot;
+      slotPort[slot] = index;
+      internalIp[slot] = src;
+      internalPort[slot] = ports >>> 16;
+      remoteIp[slot] = dst;
+      remotePort[slot] = ports & 0xffff;
+      protocol[slot] = proto;
+    } else {
+      index = slotPort[slot];
+      table.touch(slot, now);
+    }
+    lastUse[slot] = now > 0 ? now : 1; // as the table stores it
+    const oldPort = ports >>> 16;
+    const newPort = startPort + index;
+    data.setUint16(IP_CHECKSUM, checksumReplace32(data.getUint16(IP_CHECKSUM), src, externalIp));
+    data.setUint32(IP_SRC, externalIp);
+    if (proto === IP_PROTO_TCP) {
+      const at = l4 + TCP_CHECKSUM;
+      data.setUint16(at, checksumReplaceAddressPort(data.getUint16(at), src, oldPort, externalIp, newPort));
+      data.setUint16(l4, newPort);
+    } else if (proto === IP_PROTO_UDP) {
+      const at = l4 + UDP_CHECKSUM;
+      const checksum = data.getUint16(at);
+      if (checksum !== 0) data.setUint16(at, udpChecksumField(checksumReplaceAddressPort(checksum, src, oldPort, externalIp, newPort)));
+      data.setUint16(l4, newPort);
+    } else {
+      const at = l4 + ICMP_CHECKSUM; // ICMP has no pseudo-header: only the identifier changes its sum
+      data.setUint16(at, checksumReplace16(data.getUint16(at), oldPort, newPort));
+      data.setUint16(l4 + ICMP_IDENTIFIER, newPort);
+    }
+    c.translated_out++;
+    outputs[0] = 1;
+    return length;
+  };
+
+  const wanToLan: PacketHandler = (_packet, data, length, outputs) => {
+    const now = clock.nowNs();
+    sweep(now);
+    const l4 = l4Offset(data, length);
+    if (l4 === 0) return 0;
+    const dst = data.getUint32(IP_DST);
+    if (dst !== externalIp) {
+      c.wrong_destination++;
+      return 0;
+    }
+    const proto = data.getUint8(IP_PROTOCOL);
+    let port: number;
+    let fromPort: number;
+    if (proto === IP_PROTO_ICMP) {
+      if (data.getUint8(l4) !== ICMP_ECHO_REPLY) {
+        c.unsupported++;
+        return 0;
+      }
+      port = data.getUint16(l4 + ICMP_IDENTIFIER);
+      fromPort = 0;
+    } else {
+      fromPort = data.getUint16(l4);
+      port = data.getUint16(l4 + 2);
+    }
+    const src = data.getUint32(IP_SRC);
+    const index = port - startPort;
+    if (index < 0 || index >= portCount) {
+      c.no_mapping++;
+      return 0;
+    }
+    const slot = portOwner[index];
+    if (slot < 0 || slotPort[slot] !== index || now - lastUse[slot] > expiryNs || protocol[slot] !== proto || remoteIp[slot] !== src || remotePort[slot] !== fromPort) {
+      c.no_mapping++;
+      return 0;
+    }
+    table.touch(slot, now);
+    lastUse[slot] = now > 0 ? now : 1;
+    const toIp = internalIp[slot];
+    const toPort = internalPort[slot];
+    data.setUint16(IP_CHECKSUM, checksumReplace32(data.getUint16(IP_CHECKSUM), externalIp, toIp));
+    data.setUint32(IP_DST, toIp);
+    if (proto === IP_PROTO_TCP) {
+      const at = l4 + TCP_CHECKSUM;
+      data.setUint16(at, checksumReplaceAddressPort(data.getUint16(at), externalIp, port, toIp, toPort));
+      data.setUint16(l4 + 2, toPort);
+    } else if (proto === IP_PROTO_UDP) {
+      const at = l4 + UDP_CHECKSUM;
+      const checksum = data.getUint16(at);
+      if (checksum !== 0) data.setUint16(at, udpChecksumField(checksumReplaceAddressPort(checksum, externalIp, port, toIp, toPort)));
+      data.setUint16(l4 + 2, toPort);
+    } else {
+      const at = l4 + ICMP_CHECKSUM;
+      data.setUint16(at, checksumReplace16(data.getUint16(at), port, toPort));
+      data.setUint16(l4 + ICMP_IDENTIFIER, toPort);
+    }
+    c.translated_in++;
+    outputs[0] = 1;
+    return length;
+  };
+
+  return {
+    name: 'nat',
+    outputPorts: [[1], [0]],
+    handlers: [lanToWan, wanToLan],
+    counters: () => ({ ...c, mappings: table.size }),
+  };
+}
+
+// ---- configuration ----
+
+function parseIpv4(text: unknown, field: string): number {
+  const m = typeof text === 'string' ? /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text) : null;
+  const p = m === null ? [] : m.slice(1).map(Number);
+  if (m === null || p.some((x) => x > 255)) throw new TinyNfError(`nat config: ${field} must be a dotted IPv4 address like 10.1.0.1, got ${JSON.stringify(text)}`);
+  return ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0;
+}
+
+function integerIn(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new TinyNfError(`nat config: ${field} must be a whole number ${min}..${max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+const CONFIG_FIELDS = ['externalIp', 'startPort', 'endPort', 'capacity', 'expiryNs'] as const;
+
+export function parseNatConfig(raw: unknown): NatConfig {
+  if (raw === undefined || raw === null) raw = {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new TinyNfError('nat config must be a JSON object');
+  for (const k of Object.keys(raw as object)) {
+    if (!(CONFIG_FIELDS as readonly string[]).includes(k)) throw new TinyNfError(`nat config: unknown field '${k}' (known: ${CONFIG_FIELDS.join(', ')})`);
+  }
+  const merged: Record<string, unknown> = { ...NAT_DEFAULTS, ...(raw as object) };
+  parseIpv4(merged.externalIp, 'externalIp');
+  const startPort = integerIn(merged.startPort, 'startPort', 1, 65535);
+  const endPort = integerIn(merged.endPort, 'endPort', 1, 65535);
+  if (endPort < startPort) throw new TinyNfError(`nat config: endPort (${endPort}) must not be below startPort (${startPort})`);
+  const capacity = integerIn(merged.capacity, 'capacity', 1, 1 << 24);
+  const expiryNs = merged.expiryNs;
+  if (typeof expiryNs !== 'number' || !Number.isFinite(expiryNs) || expiryNs <= 0) {
+    throw new TinyNfError(`nat config: expiryNs must be a positive number of nanoseconds, got ${JSON.stringify(expiryNs)}`);
+  }
+  return { externalIp: merged.externalIp as string, startPort, endPort, capacity, expiryNs };
+}
+
+export const NAT_DEFINITION: NfDefinition<NatConfig> = {
+  name: 'nat',
+  description: 'NAPT (RFC 3022): LAN (port 0) TCP/UDP/ICMP echo leave from the external IPv4 address and an allocated port; WAN (port 1) traffic passes only for known mappings',
+  defaults: NAT_DEFAULTS,
+  parseConfig: parseNatConfig,
+  create: createNat,
+  flags: {
+    'external-ip': { configKey: 'externalIp', type: 'string', describe: 'the external IPv4 address LAN hosts appear as' },
+    'start-port': { configKey: 'startPort', type: 'number', describe: 'first external port (and ICMP identifier) allocated' },
+    'end-port': { configKey: 'endPort', type: 'number', describe: 'last external port allocated' },
+    capacity: { configKey: 'capacity', type: 'number', describe: 'mappings at most' },
+    'expiry-ns': { configKey: 'expiryNs', type: 'number', describe: 'forget mappings idle this long (ns)' },
+  },
+  /** Concurrent mappings possible: the table's capacity or the number of external ports, whichever is smaller. */
+  capacity: (c: NatConfig) => Math.min(c.capacity, c.endPort - c.startPort + 1),
+};
