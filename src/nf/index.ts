@@ -8,6 +8,9 @@ import { createMacRewrite, createNop } from './simple';
 import { TUNNEL_DEFINITION } from './tunnel';
 import { NAT_DEFINITION } from './nat';
 import { FIREWALL_DEFINITION } from './firewall';
+import { MACLOOKUP_DEFINITION } from './maclookup';
+import { BRIDGE_DEFINITION } from './bridge';
+import { LB_DEFINITION } from './lb';
 
 export type { NfDefinition, NfFlag } from './config';
 
@@ -45,6 +48,9 @@ export const NETWORK_FUNCTIONS: Record<string, NfDefinition> = {
   tunnel: TUNNEL_DEFINITION,
   nat: NAT_DEFINITION,
   firewall: FIREWALL_DEFINITION,
+  maclookup: MACLOOKUP_DEFINITION,
+  bridge: BRIDGE_DEFINITION,
+  lb: LB_DEFINITION,
 };
 
 export function nfDefinition(name: string): NfDefinition {

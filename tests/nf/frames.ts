@@ -160,3 +160,44 @@ export function fixIpv4Checksum(f: Uint8Array): Uint8Array {
   f[25] = c & 0xff;
   return f;
 }
+
+/** A MAC address "02:00:00:00:00:01" as bytes. */
+export function macBytes(text: string): number[] {
+  return text.split(':').map((h) => parseInt(h, 16));
+}
+
+/** A MAC address as "02:00:00:00:00:01". */
+export function macText(bytes: ArrayLike<number>): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+/** A 60-byte Ethernet frame from `src` to `dst` (EtherType 0x88b5, local experimental) carrying a 32-bit tag. */
+export function etherFrame(dst: string, src: string, tag = 0, size = 60): Uint8Array {
+  const f = new Uint8Array(size);
+  f.set(macBytes(dst), 0);
+  f.set(macBytes(src), 6);
+  f[12] = 0x88;
+  f[13] = 0xb5;
+  new DataView(f.buffer).setUint32(14, tag);
+  return f;
+}
+
+/** An ARP request (RFC 826) from `senderMac`/`senderIp` for `targetIp`, broadcast, or the matching unicast reply. */
+export function arpPacket(opts: { op: 'request' | 'reply'; senderMac: string; senderIp: string; targetMac?: string; targetIp: string }): Uint8Array {
+  const f = new Uint8Array(60);
+  const v = new DataView(f.buffer);
+  const target = opts.targetMac ?? '00:00:00:00:00:00';
+  f.set(opts.op === 'request' ? [0xff, 0xff, 0xff, 0xff, 0xff, 0xff] : macBytes(target), 0);
+  f.set(macBytes(opts.senderMac), 6);
+  v.setUint16(12, 0x0806);
+  v.setUint16(14, 1); // Ethernet
+  v.setUint16(16, 0x0800); // IPv4
+  f[18] = 6;
+  f[19] = 4;
+  v.setUint16(20, opts.op === 'request' ? 1 : 2);
+  f.set(macBytes(opts.senderMac), 22);
+  v.setUint32(28, ipv4(opts.senderIp));
+  f.set(macBytes(target), 32);
+  v.setUint32(38, ipv4(opts.targetIp));
+  return f;
+}

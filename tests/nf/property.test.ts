@@ -14,6 +14,19 @@ const CONFIGS: Record<string, unknown> = {
   // few ports and flows with a short expiry: port exhaustion, a full table and expiry all happen
   nat: { startPort: 1024, endPort: 1039, capacity: 32, expiryNs: 1_000_000 },
   firewall: { capacity: 16, expiryNs: 1_000_000 },
+  // a small MAC table with a short expiry and a static entry: learning, a full table, expiry and hairpins happen
+  bridge: { capacity: 8, expiryNs: 1_000_000, static: [{ mac: '02:00:00:00:00:02', port: 1 }] },
+  // a small table and connection table; one NAT-mode backend whose address is udpFrame's default source (replies)
+  lb: {
+    tableSize: 13,
+    capacity: 8,
+    expiryNs: 1_000_000,
+    vip: '10.0.0.1',
+    backends: [
+      { name: 'nat', mac: '02:00:00:00:00:0a', ip: '10.1.0.2' },
+      { name: 'dsr', mac: '02:00:00:00:00:0b' },
+    ],
+  },
   // LAN frames to 10.0.0.1-3 are encapsulated (one of each kind); WAN frames are decapsulated or dropped
   tunnel: {
     localIp: '10.0.0.1',
