@@ -1,4 +1,4 @@
-// `tinynf run <nf> (--sim | --pci A B) [--model M] [--duration S] [--json]`: run a network function.
+// `tinynf run <nf> (--sim [--tap LAN,WAN] [--pcap LAN.pcap,WAN.pcap] | --pci A B) [--model M] [--duration S] [--json]`: run a network function.
 // Progress lines go to stderr; the summary (or, with --json, one JSON object as the last line) to stdout.
 import type { Argv, CommandModule } from 'yargs';
 import { TinyNfError } from '../env/environment';
@@ -26,6 +26,7 @@ export const command: CommandModule = {
     let b = y
       .positional('nf', { type: 'string', describe: `one of: ${Object.keys(NETWORK_FUNCTIONS).join(', ')}`, demandOption: true })
       .option('sim', { type: 'boolean', describe: 'two in-memory 82599 ports with generated traffic (default)' })
+      .option('sim-thread', { type: 'boolean', default: false, describe: 'simulated NICs run in a worker thread, in real time (default: inline, between polls)' })
       .option('pci', { type: 'string', array: true, describe: 'two real 82599 ports: LAN WAN (e.g. 0000:03:00.0 0000:03:00.1)' })
       .option('model', { type: 'string', default: 'restricted', describe: `driver model: ${DRIVER_MODELS.join(' | ')}` })
       .option('duration', { type: 'number', default: 10, describe: 'seconds to run' })
@@ -34,7 +35,8 @@ export const command: CommandModule = {
       .option('flows', { type: 'number', default: 1000, describe: 'simulated traffic: flows per port' })
       .option('offered-mpps', { type: 'string', default: 'line-rate', describe: "simulated traffic: Mpps per port, or 'line-rate'" })
       .option('frame-size', { type: 'number', default: 60, describe: 'simulated traffic: frame size without FCS' })
-      .option('tap', { type: 'string', describe: 'simulated ports use these TAP devices as wires: LAN,WAN (see tinynf lab)' });
+      .option('tap', { type: 'string', describe: 'simulated ports use these TAP devices as wires: LAN,WAN (see tinynf lab)' })
+      .option('pcap', { type: 'string', describe: 'simulated ports also write the frames they transmit to pcap files: LAN.pcap,WAN.pcap' });
     for (const [flag, f] of Object.entries(nfFlags())) b = b.option(flag, { type: f.type, describe: f.describe });
     return b;
   },
@@ -43,6 +45,7 @@ export const command: CommandModule = {
     const def = nfDefinition(name);
     const model = parseDriverModel(String(args.model));
     if (args.sim === true && args.pci !== undefined) throw new TinyNfError('choose --sim or --pci, not both');
+    if (args['sim-thread'] === true && args.pci !== undefined) throw new TinyNfError('--sim-thread is for simulated ports, not --pci');
     const config: Record<string, unknown> = {};
     if (args.config !== undefined) {
       const file = loadConfigFile(String(args.config));
@@ -64,6 +67,13 @@ export const command: CommandModule = {
       if (t.length !== 2 || t.some((x) => x.length === 0)) throw new TinyNfError(`--tap takes two TAP names: LAN,WAN (got '${args.tap}')`);
       taps = [t[0], t[1]];
     }
+    let pcaps: [string, string] | undefined;
+    if (args.pcap !== undefined) {
+      const p = String(args.pcap).split(',');
+      if (p.length !== 2 || p.some((x) => x.length === 0)) throw new TinyNfError(`--pcap takes two file names: LAN.pcap,WAN.pcap (got '${args.pcap}')`);
+      if (args.pci !== undefined) throw new TinyNfError('--pcap is for simulated ports, not --pci');
+      pcaps = [p[0], p[1]];
+    }
     const json = args.json === true;
     const result = runNf({
       definition: def,
@@ -71,7 +81,7 @@ export const command: CommandModule = {
       model,
       durationS: Number(args.duration),
       pci: args.pci as string[] | undefined,
-      sim: { flows: Number(args.flows), rate, frameSize: Number(args['frame-size']), taps },
+      sim: { flows: Number(args.flows), rate, frameSize: Number(args['frame-size']), taps, pcaps, thread: args['sim-thread'] === true },
       onProgress: (p) =>
         process.stderr.write(
           `[${p.seconds.toFixed(1).padStart(5)} s] rx ${fmtMpps(p.rxMpps)} Mpps  tx ${fmtMpps(p.txMpps)} Mpps  dropped ${fmtMpps(p.droppedMpps)} Mpps` +

@@ -53,6 +53,7 @@ export const WARNINGS = {
   'dca-rxctrl-bit12': ['8.2.3.11.1', 'receive queue enabled with DCA_RXCTRL bit 12 still 1 (must be set to 0)'],
   'head-written-while-enabled': ['8.2.3.8.4 / 8.2.3.9.8', 'RDH/TDH written while the queue is enabled'],
   'rscfrstsize-not-cleared': ['8.2.3.8.8', 'receive enabled with RDRXCTL.RSCFRSTSIZE not 0'],
+  'simulator-stalled': ['8.2.3.1.1', 'the simulator thread did not poll for a whole reset duration around CTRL.RST: write order unknowable'],
 } as const;
 
 export type WarningName = keyof typeof WARNINGS;

@@ -188,7 +188,7 @@ export class SimMachine {
 
   /** Summed NIC counters (convenience for reports). */
   totals(): NicStats {
-    const t: NicStats = { rxPackets: 0, rxBytes: 0, rxMissed: 0, rxFiltered: 0, rxNoDescriptor: 0, txPackets: 0, txBytes: 0, txNullDescriptors: 0, dmaErrors: 0 };
+    const t: NicStats = { rxPackets: 0, rxBytes: 0, rxMissed: 0, rxFiltered: 0, rxNoDescriptor: 0, rxUndersize: 0, txPackets: 0, txBytes: 0, txNullDescriptors: 0, dmaErrors: 0 };
     for (const nic of this.nics) {
       for (const k of Object.keys(t) as (keyof NicStats)[]) t[k] += nic.stats[k];
     }

@@ -191,6 +191,12 @@ export const RTTDT1C = 0x04908;
 // ---------------- Statistics (Section 8.2.3.23) ----------------
 // Real hardware clears them on read; a polled register file cannot see reads, so they count since reset.
 export const GPRC = 0x04074; // Section 8.2.3.23.18 Good Packets Received Count
+/**
+ * Section 8.2.3.23 Statistics: RUC Receive Undersize Count (0x040A4, offset as IXGBE_RUC in ixgbe_type.h): frames
+ * that passed address filtering, were shorter than 64 bytes from the destination address through the CRC, and had
+ * a valid CRC; counted only while receive is enabled. Such frames are not stored (FCTRL.SBP is not modelled).
+ */
+export const RUC = 0x040a4;
 export const GPTC = 0x04080; // Section 8.2.3.23.20 Good Packets Transmitted Count
 export const GORCL = 0x04088; // Section 8.2.3.23.22 Good Octets Received Count Low
 export const GORCH = 0x0408c; // (high: bits 3:0, 36-bit counter)

@@ -1,6 +1,12 @@
 // The wire a simulated port is plugged into. Frames on this interface exclude the 4-byte FCS (as pcap
 // captures and TAP devices do); the NIC accounts for the FCS itself.
 
+/**
+ * The Ethernet minimum frame without FCS (64 bytes with it, IEEE 802.3): every real transmitter pads shorter frames
+ * with zeros; inputs that stand for a transmitter (TAP, pcap replay) do the same. A shorter frame at the NIC is a runt.
+ */
+export const MIN_WIRE_FRAME = 60;
+
 /** Frames arriving at the NIC from the wire. */
 export interface WireInput {
   /** Copy the next frame due at or before `nowNs` into `into`; return its length, or 0 if none is due. */

@@ -228,6 +228,21 @@ describe('transmit (Section 7.2)', () => {
     expect(h.nic.violations).toEqual([]);
   });
 
+  test('head write-back to an address whose low half has bit 31 set (TDWBAL read as unsigned)', () => {
+    // DMA memory at 0x2_8000_0000: TDWBAL = 0x800xxxx1 (a negative int32 if misread)
+    const m = machine({ physBase: 0x2_8000_0000 });
+    const h = new Hand(m);
+    const head = m.allocateDma(64);
+    expect(head.phys >>> 0).toBeGreaterThanOrEqual(0x8000_0000);
+    const headWord = new Uint32Array(head.buffer, head.byteOffset, 1);
+    const ring = setupTx(h, { size: 8, headPhys: head.phys });
+    legacyTx(ring, 0, 64, true);
+    h.write(TXB(0) + R.TDT_OFF, 1);
+    m.advanceUs(1);
+    expect(h.nic.violations).toEqual([]);
+    expect(headWord[0]).toBe(1);
+  });
+
   test('short frames are padded to 60 bytes (64 with FCS) with HLREG0.TXPADEN, not without', () => {
     const m = machine();
     const h = new Hand(m);

@@ -11,7 +11,7 @@
 // fast as asked or honouring its timestamps, any number of times. readPcap() parses a file for tests/tools.
 import * as fs from 'fs';
 import { TinyNfError } from '../../env/environment';
-import { WireInput, WireOutput } from '../wire';
+import { MIN_WIRE_FRAME, WireInput, WireOutput } from '../wire';
 
 export const PCAP_MAGIC_US = 0xa1b2c3d4;
 export const PCAP_MAGIC_NS = 0xa1b23c4d;
@@ -308,6 +308,14 @@ export class PcapInput implements WireInput {
       );
     }
     into.set(frame);
+    let length = frame.length;
+    if (length < MIN_WIRE_FRAME && into.length >= MIN_WIRE_FRAME) {
+      // INTERPRETATION: a capture holds frames as the capturing host saw them, before its NIC padded them (an ARP
+      // request is 42 bytes); replayed onto a wire (as tcpreplay does through a NIC) a frame is padded with zeros to
+      // the Ethernet minimum, as the TAP input does (wires/tap.ts), so the receiving NIC does not see a runt.
+      into.fill(0, length, MIN_WIRE_FRAME);
+      length = MIN_WIRE_FRAME;
+    }
     if (i + 1 === this.packetCount) {
       this.index = 0;
       this.pass++;
@@ -315,6 +323,6 @@ export class PcapInput implements WireInput {
       this.index = i + 1;
     }
     this.sentFrames++;
-    return frame.length;
+    return length;
   }
 }

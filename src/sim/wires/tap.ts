@@ -2,14 +2,14 @@
 // simulated NIC (WireInput), frames the NIC transmits are given to the kernel (WireOutput).
 // The OS side (open /dev/net/tun, TUNSETIFF, namespaces, read/write) is src/env/tap.ts.
 import { TapDevice, TapOpenOptions } from '../../env/tap';
-import { WireInput, WireOutput } from '../wire';
+import { MIN_WIRE_FRAME, WireInput, WireOutput } from '../wire';
 
 /**
  * Interpretation: the kernel hands TAP frames to us unpadded (an ARP request is 42 bytes), whereas a real
  * Ethernet partner pads every frame to 60 bytes + FCS (IEEE 802.3 minimum frame size). The input pads short
- * frames with zeros to 60 bytes, so the NIC sees what a real wire would deliver.
+ * frames with zeros to MIN_WIRE_FRAME (60) bytes, so the NIC sees what a real wire would deliver.
  */
-export const MIN_WIRE_FRAME = 60;
+export { MIN_WIRE_FRAME };
 
 /** Frames the kernel transmitted on the TAP, as they arrive at the NIC. Never waits: 0 if none. */
 export class TapInput implements WireInput {
