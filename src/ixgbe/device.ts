@@ -113,6 +113,9 @@ export class Device {
     // Section 8.2.3.1.1: "wait approximately 1 ms after setting before attempting to check if the bit has cleared
     // or to access (read or write) any other device register"
     this.env.sleepUs(1000);
+    // ... and then check it: CTRL.RST self-clears when the reset is done (Section 8.2.3.1.1). Not waiting for it
+    // would let a slow device (or a descheduled simulator thread) see our next writes while still in reset.
+    this.waitUntil('CTRL.RST did not self-clear after a global reset', () => this.isFieldCleared(R.CTRL, R.CTRL_RST));
     // Section 4.6.3.2: "Following a Global Reset the Software driver should wait at least 10msec"
     this.env.sleepUs(10_000);
     // Section 4.6.3.1 Interrupts During Initialization: disable interrupts (again) after the reset.

@@ -55,7 +55,7 @@ describe('Device.init on a plain register file', () => {
     expect(command & pci.PCI_COMMAND_MEMORY_ACCESS_ENABLE).not.toBe(0);
     expect(command & pci.PCI_COMMAND_INTERRUPT_DISABLE).not.toBe(0);
     // reset requested, master disabled before it
-    expect(platform.reg(R.CTRL) & R.CTRL_RST).not.toBe(0);
+    expect(platform.resetsSeen).toBeGreaterThan(0);
     expect(platform.reg(R.CTRL) & R.CTRL_MASTER_DISABLE).not.toBe(0);
     expect(platform.reg(R.EIMC(0))).toBe(0x7fffffff);
     expect(platform.reg(R.EIMC(1))).toBe(0xffffffff);
@@ -113,6 +113,12 @@ describe('Device.init on a plain register file', () => {
     // about 1 s of simulated time was spent waiting, not much more
     expect(platform.timeNs).toBeGreaterThan(1e9);
     expect(platform.timeNs).toBeLessThan(1.2e9);
+  });
+
+  test('times out when CTRL.RST never self-clears after the global reset', () => {
+    const { platform } = setup();
+    platform.resetSticks = true;
+    expect(initError(platform).message).toMatch(/CTRL\.RST did not self-clear/);
   });
 
   test('refuses an absent EEPROM and an EEPROM error', () => {

@@ -1,4 +1,5 @@
-// A SimulatedPlatform whose BAR0 is plain memory: nothing happens on its own (no reset, no self-clearing bits).
+// A SimulatedPlatform whose BAR0 is plain memory: nothing happens on its own (no reset, no self-clearing bits), except
+// that CTRL.RST reads back 0 once time advances (unless `resetSticks`), since every driver waits for that.
 // Tests preset the bits a real NIC would set and check how the driver reacts when a bit never flips.
 import type { DmaMemory } from '../../../src/env/environment';
 import type { SimulatedPlatform } from '../../../src/env/simulated';
@@ -16,6 +17,10 @@ export class FakePlatform implements SimulatedPlatform {
   private nextDma = 0;
   /** Called after every time advance (tests use it to play the NIC's part). */
   onAdvance: (() => void) | null = null;
+  /** If true, CTRL.RST never self-clears (a device stuck in reset). */
+  resetSticks = false;
+  /** How many times CTRL.RST was found set when time advanced. */
+  resetsSeen = 0;
 
   constructor() {
     this.config[0] = (0x10fb << 16) | 0x8086;
@@ -61,6 +66,10 @@ export class FakePlatform implements SimulatedPlatform {
   }
   advanceUs(us: number): void {
     this.timeNs += us * 1000;
+    if ((this.regs[R.CTRL >>> 2] & R.CTRL_RST) !== 0) {
+      this.resetsSeen++;
+      if (!this.resetSticks) this.regs[R.CTRL >>> 2] &= ~R.CTRL_RST;
+    }
     this.onAdvance?.();
   }
   nowNs(): number {
