@@ -1,4 +1,67 @@
-// `tinynf bench [--quick] [--json]`: placeholder until the benchmarks exist (replaced by later work).
-import { notYetAvailable } from './stub';
+// `tinynf bench [--quick] [--json] [--nf N..] [--model M..] [--test T..] [--duration S] [--ndr] [--save FILE]`: the benchmarks of issue 6
+// (bench/bench.ts) on two simulated 82599 ports whose NICs run in a worker thread. Progress goes to stderr; the
+// report (or, with --json, one JSON array of rows as the last line) to stdout.
+import * as fs from 'fs';
+import * as os from 'os';
+import type { Argv, CommandModule } from 'yargs';
+import { TinyNfError } from '../env/environment';
+import { DRIVER_MODELS, parseDriverModel } from '../forwarders';
+import { TEST_KINDS, formatReport, runBench } from '../../bench/bench';
+import type { TestKind } from '../../bench/measure';
 
-export const command = notYetAvailable('bench', 'bench [--quick] [--json]', 'benchmark the NFs on the three driver models');
+export const command: CommandModule = {
+  command: 'bench',
+  describe: 'benchmark the NFs on the three driver models (simulated ports, NICs on the other core)',
+  builder: (y: Argv) =>
+    y
+      .option('quick', { type: 'boolean', default: false, describe: 'short runs (the whole suite in under a minute)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print the rows as one JSON array on the last line' })
+      .option('nf', { type: 'string', array: true, describe: 'only these NFs (default: every registered NF)' })
+      .option('model', { type: 'string', array: true, describe: `only these driver models: ${DRIVER_MODELS.join(' | ')}` })
+      .option('test', { type: 'string', array: true, describe: `only these tests: ${TEST_KINDS.join(' | ')}` })
+      .option('duration', { type: 'number', describe: 'seconds measured per row after the warm-up (default 2, --quick 0.2)' })
+      .option('ndr', { type: 'boolean', default: false, describe: 'also search the no-drop rate (<= 0.1% loss) of throughput rows (slow)' })
+      .option('save', { type: 'string', describe: 'also write the rows, notes, date and machine to this JSON file' }),
+  handler: async (args) => {
+    const models = (args.model as string[] | undefined)?.map(parseDriverModel);
+    const tests = (args.test as string[] | undefined)?.map((t) => {
+      if (!(TEST_KINDS as readonly string[]).includes(t)) throw new TinyNfError(`unknown test '${t}': use ${TEST_KINDS.join(', ')}`);
+      return t as TestKind;
+    });
+    const duration = args.duration as number | undefined;
+    if (duration !== undefined && !(duration > 0 && duration <= 600)) {
+      throw new TinyNfError(`--duration must be a number of seconds between 0 and 600, got ${duration}`);
+    }
+    const result = await runBench({
+      quick: args.quick === true,
+      nfs: args.nf as string[] | undefined,
+      models,
+      tests,
+      durationS: duration,
+      ndr: args.ndr === true,
+      log: (line) => process.stderr.write(line + '\n'),
+    });
+    if (result.rows.length === 0) throw new TinyNfError(`nothing to benchmark${result.notes.length > 0 ? `: ${result.notes.join('; ')}` : ''}`);
+    const save = args.save as string | undefined;
+    if (save !== undefined) {
+      try {
+        fs.writeFileSync(save, JSON.stringify({ ...result, machine: machine() }, null, 1) + '\n');
+      } catch (e) {
+        throw new TinyNfError(`cannot write ${save}: ${(e as Error).message}`);
+      }
+    }
+    if (args.json === true) {
+      for (const n of result.notes) process.stderr.write(`note: ${n}\n`);
+      process.stdout.write(JSON.stringify(result.rows) + '\n');
+    } else {
+      process.stdout.write(formatReport(result));
+    }
+    if (result.rows.some((r) => r.violations > 0)) process.exitCode = 1;
+  },
+};
+
+/** What the results were measured on (docs/benchmarks.md records it with them). */
+function machine(): { cpus: number; cpu: string; node: string; platform: string } {
+  const cpus = os.cpus();
+  return { cpus: cpus.length, cpu: cpus[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}` };
+}

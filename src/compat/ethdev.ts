@@ -246,7 +246,8 @@ export class DpdkShim {
       if (oldest.state !== MbufState.Decided) return;
       agent.transmit(oldest.data_len, oldest.outputs);
       oldest.state = MbufState.Idle;
-      port.oldest = (port.oldest + 1) % port.mbufs.length;
+      const next = port.oldest + 1; // not `% length`: an integer division per packet
+      port.oldest = next === port.mbufs.length ? 0 : next;
       port.outstanding--;
     }
   }

@@ -61,7 +61,7 @@ export class CompatForwarder implements Forwarder {
           }
         }
       }
-      outputs.fill(0);
+      for (let k = 0; k < this.outputsCount; k++) outputs[k] = 0; // not outputs.fill(0): a builtin call per packet
       if (chosen === 0) {
         shim.rte_pktmbuf_free(m);
         this.stats.droppedPackets++;

@@ -14,6 +14,9 @@ export class BufferPool {
   readonly views: readonly DataView[];
   /** Physical address of buffer i. */
   readonly phys: Float64Array;
+  /** The same, split in 32-bit halves as descriptors hold it (no float division per packet). */
+  readonly physLow: Uint32Array;
+  readonly physHigh: Uint32Array;
   /** Length of the packet currently in buffer i (set by receive, read by transmit). */
   readonly lengths: Uint16Array;
   private readonly freeStack: Int32Array;
@@ -25,6 +28,8 @@ export class BufferPool {
     }
     this.size = size;
     this.phys = new Float64Array(size);
+    this.physLow = new Uint32Array(size);
+    this.physHigh = new Uint32Array(size);
     this.lengths = new Uint16Array(size);
     this.freeStack = new Int32Array(size);
     const packets: Uint8Array[] = [];
@@ -38,7 +43,10 @@ export class BufferPool {
         const offset = chunk.byteOffset + k * POOL_BUFFER_BYTES;
         packets.push(new Uint8Array(chunk.buffer, offset, POOL_BUFFER_BYTES));
         views.push(new DataView(chunk.buffer, offset, POOL_BUFFER_BYTES));
-        this.phys[first + k] = chunk.phys + k * POOL_BUFFER_BYTES;
+        const phys = chunk.phys + k * POOL_BUFFER_BYTES;
+        this.phys[first + k] = phys;
+        this.physLow[first + k] = phys >>> 0;
+        this.physHigh[first + k] = Math.floor(phys / 2 ** 32);
       }
     }
     this.packets = packets;

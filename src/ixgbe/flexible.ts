@@ -10,6 +10,8 @@ import { POLL_BUDGET } from './agent';
 import { DEFAULT_QUEUE_RING_SIZE, RxQueue, TxQueue } from './queues';
 
 export const DEFAULT_BATCH_SIZE = 32;
+/** A module-local copy: an imported binding is a property load from agent.ts's exports object at every use. */
+const BUDGET = POLL_BUDGET;
 
 export interface FlexibleOptions {
   /** Packets per rxBatch/txBatch (default 32). */
@@ -73,7 +75,7 @@ export class FlexibleForwarder implements Forwarder {
   /** Receive and handle batches until the input is idle or POLL_BUDGET packets were processed. */
   poll(handler: PacketHandler): number {
     let total = 0;
-    while (total < POLL_BUDGET) {
+    while (total < BUDGET) {
       const n = this.pollBatch(handler);
       total += n;
       if (n < this.batchSize) break;

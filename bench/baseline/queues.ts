@@ -1,0 +1,162 @@
+// BASELINE for bench/optimise.ts: src/ixgbe/queues.ts as of commit 5e0c41b (before the issue 6 optimisation),
+// copied verbatim but for import paths, so before/after can be measured in one process. Not used by tinynf.
+// The flexible model's queues (ixy/DPDK style): separate receive and transmit rings with advanced descriptors,
+// a receive queue that refills each used descriptor with a fresh buffer from the pool, and a transmit queue
+// that gives sent buffers back to the pool once the NIC wrote DD back. Batched: rxBatch/txBatch.
+import { Environment, TinyNfError } from '../../src/env/environment';
+import { BufferPool } from '../../src/ixgbe/buffer-pool';
+import { Device } from '../../src/ixgbe/device';
+import * as R from '../../src/ixgbe/registers';
+
+export const DEFAULT_QUEUE_RING_SIZE = 512;
+
+const TX_COMMAND = (R.ADVANCED_TX_W2_DTYP_DATA |
+  R.ADVANCED_TX_W2_DCMD_EOP |
+  R.ADVANCED_TX_W2_DCMD_IFCS |
+  R.ADVANCED_TX_W2_DCMD_RS |
+  R.ADVANCED_TX_W2_DCMD_DEXT) >>> 0;
+
+function checkRingSize(ringSize: number): void {
+  if (!Number.isInteger(ringSize) || ringSize < 8 || ringSize > 4096 || (ringSize & (ringSize - 1)) !== 0) {
+    throw new TinyNfError(`queue ring size must be a power of two between 8 and 4096, got ${ringSize}`);
+  }
+}
+
+export class RxQueue {
+  readonly ringSize: number;
+  private readonly mask: number;
+  private readonly ring: Uint32Array;
+  /** Buffer index held by each descriptor. */
+  private readonly bufferAt: Int32Array;
+  private readonly regs: Uint32Array;
+  private readonly tailIndex: number;
+  private index = 0;
+
+  constructor(env: Environment, device: Device, readonly pool: BufferPool, ringSize: number = DEFAULT_QUEUE_RING_SIZE) {
+    checkRingSize(ringSize);
+    this.ringSize = ringSize;
+    this.mask = ringSize - 1;
+    const memory = env.allocateDma(ringSize * R.DESCRIPTOR_BYTES);
+    this.ring = new Uint32Array(memory.buffer, memory.byteOffset, (ringSize * R.DESCRIPTOR_BYTES) / 4);
+    this.bufferAt = new Int32Array(ringSize);
+    for (let i = 0; i < ringSize; i++) {
+      const buffer = pool.alloc();
+      if (buffer < 0) throw new TinyNfError(`buffer pool too small to fill a receive ring of ${ringSize}`);
+      this.give(i, buffer);
+    }
+    // Section 8.2.3.8.7 SRRCTL.DESCTYPE = 001b: advanced descriptors, one buffer
+    const handle = device.setInput(memory.phys, ringSize, pool.bufferBytes, 'advanced');
+    this.regs = device.regs;
+    this.tailIndex = handle.tailIndex;
+  }
+
+  /** Section 7.1.6.1 Advanced Receive Descriptors, read format: Q0 = packet buffer, Q1 = header buffer (0) */
+  private give(i: number, buffer: number): void {
+    const phys = this.pool.phys[buffer];
+    this.ring[i * 4] = phys >>> 0;
+    this.ring[i * 4 + 1] = Math.floor(phys / 2 ** 32);
+    this.ring[i * 4 + 2] = 0; // also clears DD of the write-back format
+    this.ring[i * 4 + 3] = 0;
+    this.bufferAt[i] = buffer;
+  }
+
+  /** Receive up to `max` packets into `buffers` (indexes into the pool; lengths in pool.lengths). */
+  rxBatch(buffers: Int32Array, max: number): number {
+    const ring = this.ring;
+    let i = this.index;
+    let n = 0;
+    while (n < max) {
+      // Section 7.1.6.2 write-back format: extended status in word 2 (DD bit 0, EOP bit 1), length in word 3
+      const status = Atomics.load(ring, i * 4 + 2);
+      if ((status & R.ADVANCED_RX_W2_STATUS_DD) === 0) break;
+      if ((status & R.ADVANCED_RX_W2_STATUS_EOP) === 0) {
+        throw new TinyNfError('received a packet spanning several descriptors (larger than a buffer); not supported');
+      }
+      const fresh = this.pool.alloc();
+      if (fresh < 0) break; // pool exhausted: leave the packet in the ring for now
+      const buffer = this.bufferAt[i];
+      this.pool.lengths[buffer] = ring[i * 4 + 3] & R.ADVANCED_RX_W3_LENGTH;
+      buffers[n++] = buffer;
+      this.give(i, fresh);
+      i = (i + 1) & this.mask;
+    }
+    if (n !== 0) {
+      this.index = i;
+      // The descriptor just before the next one to look at becomes the tail (ixy's last_rx_index)
+      Atomics.store(this.regs, this.tailIndex, (i - 1) & this.mask);
+    }
+    return n;
+  }
+}
+
+export class TxQueue {
+  readonly ringSize: number;
+  private readonly mask: number;
+  private readonly ring: Uint32Array;
+  private readonly bufferAt: Int32Array;
+  private readonly regs: Uint32Array;
+  private readonly tailIndex: number;
+  /** Next descriptor to fill. */
+  private index = 0;
+  /** Oldest descriptor not yet given back to the pool. */
+  private cleanIndex = 0;
+
+  constructor(env: Environment, device: Device, readonly pool: BufferPool, ringSize: number = DEFAULT_QUEUE_RING_SIZE) {
+    checkRingSize(ringSize);
+    this.ringSize = ringSize;
+    this.mask = ringSize - 1;
+    const memory = env.allocateDma(ringSize * R.DESCRIPTOR_BYTES);
+    this.ring = new Uint32Array(memory.buffer, memory.byteOffset, (ringSize * R.DESCRIPTOR_BYTES) / 4);
+    this.bufferAt = new Int32Array(ringSize);
+    // No head write-back: the NIC writes DD into every descriptor (RS set on each, as ixy does).
+    const handle = device.addOutput(memory.phys, ringSize, null);
+    this.regs = device.regs;
+    this.tailIndex = handle.tailIndex;
+  }
+
+  /** Descriptors the NIC has not yet given back. */
+  get inFlight(): number {
+    return (this.index - this.cleanIndex) & this.mask;
+  }
+
+  /** Give back to the pool every buffer whose descriptor has DD written back (in order). */
+  clean(): number {
+    let i = this.cleanIndex;
+    let n = 0;
+    while (i !== this.index && (Atomics.load(this.ring, i * 4 + 3) & R.ADVANCED_TX_W3_STA_DD) !== 0) {
+      this.pool.free(this.bufferAt[i]);
+      i = (i + 1) & this.mask;
+      n++;
+    }
+    this.cleanIndex = i;
+    return n;
+  }
+
+  /** Queue `count` buffers (with pool.lengths) for transmission; returns how many fit (the rest stay the caller's). */
+  txBatch(buffers: Int32Array, count: number): number {
+    this.clean();
+    const ring = this.ring;
+    let i = this.index;
+    let sent = 0;
+    while (sent < count) {
+      const next = (i + 1) & this.mask;
+      if (next === this.cleanIndex) break; // ring full (one slot stays empty: TDT == TDH means empty)
+      const buffer = buffers[sent];
+      const length = this.pool.lengths[buffer];
+      const phys = this.pool.phys[buffer];
+      // Section 7.2.3.2.4 Advanced Transmit Data Descriptor, read format
+      ring[i * 4] = phys >>> 0;
+      ring[i * 4 + 1] = Math.floor(phys / 2 ** 32);
+      ring[i * 4 + 2] = (TX_COMMAND | length) >>> 0;
+      ring[i * 4 + 3] = length << R.ADVANCED_TX_W3_PAYLEN_SHIFT; // PAYLEN; STA.DD = 0
+      this.bufferAt[i] = buffer;
+      i = next;
+      sent++;
+    }
+    if (sent !== 0) {
+      this.index = i;
+      Atomics.store(this.regs, this.tailIndex, i);
+    }
+    return sent;
+  }
+}
