@@ -429,15 +429,19 @@ export class SimNic {
     image[wRdrxctl] = (this.resetRdrxctl | (stalled ? R.RDRXCTL_DMAIDONE : 0)) >>> 0;
     let kept = 0;
     for (let w = 0; w < R.BAR0_WORDS; w++) {
+      if (w === wCtrl) continue; // last, below: a driver that sees CTRL.RST clear must see the whole reset
       const want = image[w];
       const value = regs[w];
-      if (stalled && value !== shadow[w] && w !== wCtrl) {
+      if (stalled && value !== shadow[w]) {
         kept++; // the driver's write, made after the reset: left for the scan
       } else if (value !== want) {
         Atomics.compareExchange(regs, w, value | 0, want | 0); // fails only if the driver just wrote: then kept too
       }
       shadow[w] = want;
     }
+    const ctrl = regs[wCtrl];
+    if (ctrl !== image[wCtrl]) Atomics.compareExchange(regs, wCtrl, ctrl | 0, image[wCtrl] | 0);
+    shadow[wCtrl] = image[wCtrl];
     if (kept > 0) {
       this.checker.warning(
         nowNs,
@@ -482,10 +486,11 @@ export class SimNic {
       Atomics.compareExchange(this.regs, w, this.shadow[w] | 0, value | 0);
       this.shadow[w] = value >>> 0;
     };
-    finish(R.CTRL >>> 2, 0);
     // EEPROM auto-read and DMA initialisation complete at once (U8: the delays are unspecified)
     finish(R.EEC >>> 2, this.shadow[R.EEC >>> 2] | R.EEC_AUTO_RD);
     finish(R.RDRXCTL >>> 2, this.shadow[R.RDRXCTL >>> 2] | R.RDRXCTL_DMAIDONE);
+    // CTRL.RST clears last: whoever sees it clear sees the rest of the reset done
+    finish(R.CTRL >>> 2, 0);
   }
 
   private clearState(): void {
