@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { isHugetlbfs, mountHugetlbfs, unmount } from '../../src/env/hugepages';
 import { describeAsRoot } from './helpers/fake-sysfs';
+import { lockHugePages } from './helpers/hugepage-lock';
 
 const CHILD = path.join(__dirname, 'helpers', 'hardware-path-child.js');
 const POOL = '/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages';
@@ -21,7 +22,10 @@ describeAsRoot('the hardware code path against the in-memory 82599 (Linux enviro
   let mount = '';
   let reserved = false;
 
+  let unlock: (() => void) | null = null;
+
   beforeAll(() => {
+    unlock = lockHugePages();
     previousTotal = Number(fs.readFileSync(POOL, 'utf8').trim());
     const freeBefore = Number(fs.readFileSync(FREE, 'utf8').trim());
     fs.writeFileSync(POOL, `${previousTotal + EXTRA_PAGES}\n`);
@@ -36,6 +40,7 @@ describeAsRoot('the hardware code path against the in-memory 82599 (Linux enviro
       fs.rmdirSync(mount);
     }
     if (previousTotal >= 0) fs.writeFileSync(POOL, `${previousTotal}\n`);
+    unlock?.();
   });
 
   it('Device.init and the restricted agent forward every frame, byte-exact, with zero violations', () => {

@@ -7,6 +7,7 @@ import * as path from 'path';
 import { HUGE_PAGE_SIZE } from '../../src/env/environment';
 import { HUGETLBFS_MAGIC, isHugetlbfs, mountHugetlbfs, readHugepagePool, unmount } from '../../src/env/hugepages';
 import { createFakeSysfs, describeAsRoot } from './helpers/fake-sysfs';
+import { lockHugePages } from './helpers/hugepage-lock';
 
 const CHILD = path.join(__dirname, 'helpers', 'hugepage-child.js');
 const POOL = '/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages';
@@ -26,7 +27,10 @@ describeAsRoot('Linux DMA memory from real 2 MiB huge pages', () => {
   let previousTotal = 0;
   let mount = '';
 
+  let unlock: (() => void) | null = null;
+
   beforeAll(() => {
+    unlock = lockHugePages();
     previousTotal = Number(fs.readFileSync(POOL, 'utf8').trim());
     fs.writeFileSync(POOL, `${previousTotal + EXTRA_PAGES}\n`);
     mount = fs.mkdtempSync(path.join(os.tmpdir(), 'tinynf-hugetlbfs-'));
@@ -39,6 +43,7 @@ describeAsRoot('Linux DMA memory from real 2 MiB huge pages', () => {
       fs.rmdirSync(mount);
     }
     fs.writeFileSync(POOL, `${previousTotal}\n`);
+    unlock?.();
   });
 
   it('mounts a private hugetlbfs (statfs magic)', () => {
