@@ -49,10 +49,6 @@ export const BRIDGE_DEFAULTS: BridgeConfig = {
 /** Most ports: the input plus MAX_OUTPUTS outputs of the restricted agent. */
 export const BRIDGE_MAX_PORTS = MAX_OUTPUTS + 1;
 
-/** Every EXPIRY_PERIOD packets, EXPIRY_SWEEP table slots are swept for expired MACs (as the policer does). */
-const EXPIRY_PERIOD = 64;
-const EXPIRY_SWEEP = 64;
-
 export function createBridge(config: BridgeConfig, ctx: NfContext): NetworkFunction {
   const ports = ctx.ports;
   if (!Number.isInteger(ports) || ports < 2 || ports > BRIDGE_MAX_PORTS) {
@@ -90,7 +86,6 @@ export function createBridge(config: BridgeConfig, ctx: NfContext): NetworkFunct
   }
   const floodOutputs = ports - 1;
   const clock = ctx.clock;
-  let sweepCountdown = EXPIRY_PERIOD;
 
   const c = {
     forwarded: 0,
@@ -115,10 +110,7 @@ export function createBridge(config: BridgeConfig, ctx: NfContext): NetworkFunct
         return 0;
       }
       const now = clock.nowNs();
-      if (--sweepCountdown === 0) {
-        sweepCountdown = EXPIRY_PERIOD;
-        table.expire(now, EXPIRY_SWEEP);
-      }
+      table.tick(now); // amortised sweep of idle entries
       const srcHigh = data.getUint16(6);
       const srcLow = data.getUint32(8);
       if ((srcHigh & 0x0100) !== 0 || (srcHigh === 0 && srcLow === 0)) {

@@ -40,15 +40,11 @@ const TCP_MIN = 20;
 const UDP_MIN = 8;
 const ICMP_MIN = 8;
 const ICMP_IDENTIFIER = 4;
-/** Every EXPIRY_PERIOD packets, EXPIRY_SWEEP table slots are swept for expired flows (as the policer does). */
-const EXPIRY_PERIOD = 64;
-const EXPIRY_SWEEP = 64;
 
 export function createFirewall(config: FirewallConfig, ctx: NfContext): NetworkFunction {
   if (ctx.ports !== 2) throw new TinyNfError(`the firewall has two ports (LAN 0, WAN 1), got ${ctx.ports}`);
   const table = new FlowTable(config.capacity, config.expiryNs);
   const clock = ctx.clock;
-  let sweepCountdown = EXPIRY_PERIOD;
   const c = {
     // LAN -> WAN
     passed_out: 0,
@@ -60,13 +56,6 @@ export function createFirewall(config: FirewallConfig, ctx: NfContext): NetworkF
     non_ipv4: 0,
     malformed: 0,
     fragment: 0,
-  };
-
-  const sweep = (now: number): void => {
-    if (--sweepCountdown === 0) {
-      sweepCountdown = EXPIRY_PERIOD;
-      table.expire(now, EXPIRY_SWEEP);
-    }
   };
 
   /** Common checks: whether the frame is a trackable IPv4 packet (else the drop is counted). */
@@ -95,7 +84,7 @@ export function createFirewall(config: FirewallConfig, ctx: NfContext): NetworkF
 
   const lanToWan: PacketHandler = (_packet, data, length, outputs) => {
     const now = clock.nowNs();
-    sweep(now);
+    table.tick(now); // amortised sweep of idle entries
     if (!trackable(data, length)) return 0;
     const l4 = ETH_HEADER + (data.getUint8(ETH_HEADER) & 0x0f) * 4;
     const proto = data.getUint8(IP_PROTOCOL);
@@ -125,7 +114,7 @@ export function createFirewall(config: FirewallConfig, ctx: NfContext): NetworkF
 
   const wanToLan: PacketHandler = (_packet, data, length, outputs) => {
     const now = clock.nowNs();
-    sweep(now);
+    table.tick(now); // amortised sweep of idle entries
     if (!trackable(data, length)) return 0;
     const l4 = ETH_HEADER + (data.getUint8(ETH_HEADER) & 0x0f) * 4;
     const proto = data.getUint8(IP_PROTOCOL);

@@ -90,9 +90,6 @@ export interface LoadBalancer extends NetworkFunction {
   readonly tableSize: number;
 }
 
-/** Every EXPIRY_PERIOD packets from clients, EXPIRY_SWEEP table slots are swept for expired connections. */
-const EXPIRY_PERIOD = 64;
-const EXPIRY_SWEEP = 64;
 const TCP_MIN = 20;
 const UDP_MIN = 8;
 const TCP_CHECKSUM = 16;
@@ -142,7 +139,6 @@ export function createLb(config: LbConfig, ctx: NfContext): LoadBalancer {
   let spare = new Int32Array(m);
   const scratch = new Float64Array(maxBackends);
   const clock = ctx.clock;
-  let sweepCountdown = EXPIRY_PERIOD;
 
   const c = {
     // clients -> backends
@@ -241,10 +237,7 @@ export function createLb(config: LbConfig, ctx: NfContext): LoadBalancer {
 
   const fromClients: PacketHandler = (packet, data, length, outputs) => {
     const now = clock.nowNs();
-    if (--sweepCountdown === 0) {
-      sweepCountdown = EXPIRY_PERIOD;
-      conns.expire(now, EXPIRY_SWEEP);
-    }
+    conns.tick(now); // amortised sweep of idle entries
     if (length < ETH_HEADER || data.getUint16(ETH_TYPE) !== ETHERTYPE_IPV4) {
       c.non_ipv4++;
       return 0;

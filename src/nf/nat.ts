@@ -60,9 +60,6 @@ const UDP_CHECKSUM = 6;
 const ICMP_CHECKSUM = 2;
 const ICMP_IDENTIFIER = 4;
 
-/** Every EXPIRY_PERIOD packets, EXPIRY_SWEEP table slots are swept for expired mappings (as the policer does). */
-const EXPIRY_PERIOD = 64;
-const EXPIRY_SWEEP = 64;
 /** Candidate external ports looked at per new mapping: bounds the cost of a packet when ports are scarce. */
 export const PORT_PROBES = 64;
 
@@ -91,7 +88,6 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
   const portOwner = new Int32Array(portCount).fill(-1);
   let portCursor = 0;
   const clock = ctx.clock;
-  let sweepCountdown = EXPIRY_PERIOD;
 
   const c = {
     // LAN -> WAN
@@ -129,13 +125,6 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
     }
     portCursor = index;
     return -1;
-  };
-
-  const sweep = (now: number): void => {
-    if (--sweepCountdown === 0) {
-      sweepCountdown = EXPIRY_PERIOD;
-      table.expire(now, EXPIRY_SWEEP);
-    }
   };
 
   /**
@@ -176,7 +165,7 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
 
   const lanToWan: PacketHandler = (_packet, data, length, outputs) => {
     const now = clock.nowNs();
-    sweep(now);
+    table.tick(now); // amortised sweep of idle entries
     const l4 = l4Offset(data, length);
     if (l4 === 0) return 0;
     const proto = data.getUint8(IP_PROTOCOL);
@@ -244,7 +233,7 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
 
   const wanToLan: PacketHandler = (_packet, data, length, outputs) => {
     const now = clock.nowNs();
-    sweep(now);
+    table.tick(now); // amortised sweep of idle entries
     const l4 = l4Offset(data, length);
     if (l4 === 0) return 0;
     const dst = data.getUint32(IP_DST);

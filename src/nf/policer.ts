@@ -28,17 +28,12 @@ export const POLICER_DEFAULTS: PolicerConfig = {
   expiryNs: 10_000_000_000,
 };
 
-/** Every EXPIRY_PERIOD packets from WAN, EXPIRY_SWEEP slots are swept for expired destinations. */
-const EXPIRY_PERIOD = 64;
-const EXPIRY_SWEEP = 64;
-
 export function createPolicer(config: PolicerConfig, ctx: NfContext): NetworkFunction {
   if (ctx.ports !== 2) throw new TinyNfError(`the policer has two ports (LAN 0, WAN 1), got ${ctx.ports}`);
   const table = new FlowTable(config.capacity, config.expiryNs);
   const tokens = new Float64Array(table.slots);
   const refilled = new Float64Array(table.slots);
   const clock = ctx.clock; // cheap to read per packet: see CoarseClock
-  let sweepCountdown = EXPIRY_PERIOD;
   const ratePerNs = config.rate / 1e9;
   const c = { passed: 0, policed: 0, non_ipv4: 0, malformed: 0, new_flow_too_large: 0, table_full: 0 };
 
@@ -49,10 +44,7 @@ export function createPolicer(config: PolicerConfig, ctx: NfContext): NetworkFun
 
   const wanToLan: PacketHandler = (_packet, data, length, outputs) => {
     const now = clock.nowNs();
-    if (--sweepCountdown === 0) {
-      sweepCountdown = EXPIRY_PERIOD;
-      table.expire(now, EXPIRY_SWEEP);
-    }
+    table.tick(now); // amortised sweep of idle entries
     if (length < ETH_HEADER || data.getUint16(ETH_TYPE) !== ETHERTYPE_IPV4) {
       c.non_ipv4++;
       return 0;

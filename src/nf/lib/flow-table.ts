@@ -13,6 +13,9 @@ const EMPTY = 0;
 const DELETED = -1;
 /** Slots swept for expired entries when an insert finds the table at capacity (bounds the cost per packet). */
 const FULL_SWEEP = 64;
+/** tick(): every SWEEP_PERIOD calls, SWEEP_BUDGET slots are swept for expired entries. */
+const SWEEP_PERIOD = 64;
+const SWEEP_BUDGET = 64;
 
 /** The per-process hash key (four 32-bit words), drawn once. */
 const SECRET = new Uint32Array(randomBytes(16).buffer.slice(0, 16));
@@ -158,6 +161,18 @@ export class FlowTable {
   }
 
   private cursor = 0;
+  private sweepCountdown = SWEEP_PERIOD;
+
+  /**
+   * Call once per packet that uses the table: every SWEEP_PERIOD calls, sweeps SWEEP_BUDGET slots (expire()), so
+   * idle entries are freed at a bounded, amortised cost per packet.
+   */
+  tick(now: number): void {
+    if (--this.sweepCountdown === 0) {
+      this.sweepCountdown = SWEEP_PERIOD;
+      this.expire(now, SWEEP_BUDGET);
+    }
+  }
 
   /** Set by findOrInsert: whether the returned slot was just claimed. */
   isNew = false;
