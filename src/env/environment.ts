@@ -1,6 +1,7 @@
 // The environment interface: everything the driver needs from the outside world.
 // Two implementations: linux.ts (hugetlbfs, /proc/self/pagemap, sysfs) and simulated.ts (memory owned by
 // the in-memory 82599 in src/sim). The driver (src/ixgbe) only ever sees this interface.
+import type { DeviceMemory } from './device-memory';
 
 /** A physically contiguous, zero-filled DMA allocation. */
 export interface DmaMemory {
@@ -36,6 +37,12 @@ export interface Environment {
    * 64-bit memory BAR (see checkBar0 in pci-checks.ts). The returned buffer holds little-endian 32-bit registers.
    */
   mapBar0(address: PciAddress): SharedArrayBuffer;
+  /**
+   * Read a clear-on-read statistics register (82599 Section 8.2.3.23 Statistic Registers) of the device at
+   * `address`, whose BAR0 is `bar0`: the count since the previous read of that register. On hardware this is a plain
+   * read32 (the device clears the register as it answers); a simulated device, which cannot see reads, clears it here.
+   */
+  readStatistic32(address: PciAddress, bar0: DeviceMemory, offset: number): number;
   /** Sleep (or, simulated, advance time by) `us` microseconds. */
   sleepUs(us: number): void;
   /** Monotonic time in nanoseconds (a double: exact to well below a microsecond for centuries). */

@@ -28,6 +28,7 @@ import { Pagemap, checkEntry } from './pagemap';
 import { checkDeviceAndBar0 } from './pci-checks';
 import { existingPciDevice } from './sysfs';
 import { checkConfigOffset } from './simulated';
+import type { DeviceMemory } from './device-memory';
 
 export interface LinuxEnvironmentOptions {
   /** Where sysfs is mounted (default /sys); tests use a temporary directory laid out the same way. */
@@ -193,6 +194,11 @@ export class LinuxEnvironment implements Environment {
     } finally {
       fs.closeSync(fd);
     }
+  }
+
+  readStatistic32(_address: PciAddress, bar0: DeviceMemory, offset: number): number {
+    // Section 8.2.3.23: the statistics registers are cleared by the device when read.
+    return bar0.read32(offset);
   }
 
   private configFile(address: PciAddress): string {

@@ -9,6 +9,7 @@ import {
   TinyNfError,
   parsePciAddress,
 } from './environment';
+import type { DeviceMemory } from './device-memory';
 import { checkDeviceAndBar0 } from './pci-checks';
 
 /** What the in-memory NIC(s) must offer to be used as an environment. */
@@ -23,6 +24,11 @@ export interface SimulatedPlatform {
   configWrite32(address: PciAddress, offset: number, value: number): void;
   /** The device's BAR0 register file (the NIC polls it, as hardware would see bus writes). */
   bar0(address: PciAddress): SharedArrayBuffer;
+  /**
+   * Optional: read-and-clear a statistics register of BAR0 (byte `offset`), as the device does when a driver reads
+   * it. Without it, statistics read as plain registers (totals, never cleared).
+   */
+  readStatistic32?(address: PciAddress, offset: number): number;
   /** Let `us` microseconds pass: inline mode advances simulated time and runs the NICs; worker mode sleeps. */
   advanceUs(us: number): void;
   /** Current (simulated or real) monotonic time in ns. */
@@ -57,6 +63,11 @@ export class SimulatedEnvironment implements Environment {
     const a = this.device(address);
     checkDeviceAndBar0(a, (off) => this.platform.configRead32(a, off));
     return this.platform.bar0(a);
+  }
+
+  readStatistic32(address: PciAddress, bar0: DeviceMemory, offset: number): number {
+    const read = this.platform.readStatistic32;
+    return read === undefined ? bar0.read32(offset) : read.call(this.platform, address, offset);
   }
 
   sleepUs(us: number): void {

@@ -20,6 +20,7 @@
 //   - inline (InlineDeviceEnvironment): the device lives in the driver's thread; the driver's environment calls
 //     step() around each of its sleeps, and the program steps it between polls of its forwarders.
 import { DmaMemory, Environment, PciAddress, TinyNfError } from '../env/environment';
+import type { DeviceMemory } from '../env/device-memory';
 import { DeviceFiles, createDeviceFiles } from '../env/device-files';
 import type { Violation } from './checker';
 import { defaultMac, parseMacOption, portAddress } from './machine';
@@ -518,6 +519,10 @@ export class InlineDeviceEnvironment implements Environment {
 
   mapBar0(address: PciAddress): SharedArrayBuffer {
     return this.inner.mapBar0(address);
+  }
+
+  readStatistic32(address: PciAddress, bar0: DeviceMemory, offset: number): number {
+    return this.inner.readStatistic32(address, bar0, offset);
   }
 
   sleepUs(us: number): void {

@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { DmaMemory, Environment, HUGE_PAGE_SIZE, PciAddress, TinyNfError } from '../../src/env/environment';
+import type { DeviceMemory } from '../../src/env/device-memory';
 import { mapSharedFile } from '../../src/env/device-files';
 import { LinuxEnvironment } from '../../src/env/linux';
 import { Ports } from '../../src/forwarders';
@@ -122,6 +123,9 @@ class DmaWindowEnvironment implements Environment {
   }
   mapBar0(address: PciAddress): SharedArrayBuffer {
     return this.linux.mapBar0(address);
+  }
+  readStatistic32(address: PciAddress, bar0: DeviceMemory, offset: number): number {
+    return this.linux.readStatistic32(address, bar0, offset);
   }
   sleepUs(us: number): void {
     this.linux.sleepUs(us);
