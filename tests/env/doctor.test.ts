@@ -477,6 +477,7 @@ describe('the LINKS register', () => {
       pciRead32: () => 0,
       pciWrite32: () => undefined,
       mapBar0: () => regs.buffer as SharedArrayBuffer,
+      readStatistic32: (_a, bar0, offset) => bar0.read32(offset),
       sleepUs: (us) => {
         slept.push(us);
       },
