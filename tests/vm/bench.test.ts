@@ -5,7 +5,7 @@ import { spawnSync } from 'child_process';
 import { runVirtioBench } from '../../src/vm/bench';
 import { cachedImage, describeVm, lockGuest } from './helpers';
 
-jest.setTimeout(600_000);
+jest.setTimeout(900_000); // lockGuest may wait for another file's guest first
 
 const hasTestpmd = spawnSync('dpdk-testpmd', ['--version'], { stdio: 'ignore', timeout: 10_000 }).error === undefined;
 const describeBench = hasTestpmd ? describeVm('bench', true) : (console.warn('SKIPPED vm bench: dpdk-testpmd not installed (Debian dpdk-dev)'), describe.skip);

@@ -18,7 +18,7 @@ const NFS = ['nop', 'firewall', 'nat'] as const;
 type NfName = (typeof NFS)[number];
 const PROGRAMS = ['tcpdump', 'ping', 'curl', 'python3', 'iperf3'];
 
-jest.setTimeout(480_000);
+jest.setTimeout(900_000); // two boots, and lockGuest may wait for another file's guest
 
 function missingPrograms(): string[] {
   return PROGRAMS.filter((p) => !hasProgram(p, p === 'ping' ? '-V' : '--version'));

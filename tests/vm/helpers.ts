@@ -46,7 +46,7 @@ function ownerAlive(): boolean {
 }
 
 /** Wait (up to `waitMs`) until no other test process runs a guest; resolves to the release function. */
-export async function lockGuest(waitMs = 600_000): Promise<() => void> {
+export async function lockGuest(waitMs = 800_000): Promise<() => void> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {

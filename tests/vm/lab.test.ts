@@ -6,7 +6,7 @@ import { spawnSync } from 'child_process';
 import { startGuest } from '../../src/vm';
 import { cachedImage, describeVm, lockGuest, vmNames } from './helpers';
 
-jest.setTimeout(240_000);
+jest.setTimeout(900_000); // lockGuest may wait for another file's guest first
 
 function ip(args: string[]): void {
   const r = spawnSync('ip', args, { encoding: 'utf8', timeout: 10_000 });
