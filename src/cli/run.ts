@@ -2,10 +2,10 @@
 // Progress lines go to stderr; the summary (or, with --json, one JSON object as the last line) to stdout.
 import type { Argv, CommandModule } from 'yargs';
 import { TinyNfError } from '../env/environment';
-import { DRIVER_MODELS, parseDriverModel } from '../forwarders';
+import { DRIVER_MODELS, parseDriverModel } from '../app/driver-ports';
 import { NETWORK_FUNCTIONS, loadConfigFile, nfDefinition } from '../nf';
-import { fmtMpps } from '../runner';
-import { runNf } from '../run-nf';
+import { fmtMpps } from '../app/run-loop';
+import { runNf } from '../app/run-nf';
 
 /** Every NF's flags, merged (each NF only accepts its own). */
 function nfFlags(): Record<string, { type: 'number' | 'string' | 'boolean'; describe: string; nfs: string[] }> {

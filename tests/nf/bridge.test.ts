@@ -3,7 +3,7 @@
 import { TinyNfError } from '../../src/env/environment';
 import { nfDefinition } from '../../src/nf';
 import type { NetworkFunction } from '../../src/nf/network-function';
-import { Testbed } from '../../src/testbed';
+import { Testbed } from '../../src/app/testbed';
 import { arpPacket, etherFrame, icmpFrame, macBytes, macText } from './frames';
 
 const A = '02:00:00:00:00:0a';

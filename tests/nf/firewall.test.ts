@@ -3,7 +3,7 @@ import { TinyNfError } from '../../src/env/environment';
 import { nfDefinition } from '../../src/nf';
 import { keyedHash } from '../../src/nf/lib/flow-table';
 import type { NetworkFunction } from '../../src/nf/network-function';
-import { Testbed } from '../../src/testbed';
+import { Testbed } from '../../src/app/testbed';
 import { arpFrame, fixIpv4Checksum, icmpFrame, ipv4, ipv4Frame, tcpFrame, udpChecksummedFrame, udpFrame } from './frames';
 
 const LAN = 0;

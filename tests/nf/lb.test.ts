@@ -5,7 +5,7 @@ import { TinyNfError } from '../../src/env/environment';
 import { nfDefinition } from '../../src/nf';
 import { LoadBalancer } from '../../src/nf/lb';
 import { isPrime, nameHash1, nameHash2 } from '../../src/nf/lib/maglev';
-import { Testbed } from '../../src/testbed';
+import { Testbed } from '../../src/app/testbed';
 import { arpFrame, checksumOf, etherFrame, fixIpv4Checksum, ipv4, l4ChecksumOf, macText, tcpFrame, udpChecksummedFrame, udpFrame } from './frames';
 
 const CLIENTS = 0;

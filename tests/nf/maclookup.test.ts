@@ -3,7 +3,7 @@
 import { TinyNfError } from '../../src/env/environment';
 import { nfDefinition } from '../../src/nf';
 import type { NetworkFunction } from '../../src/nf/network-function';
-import { Testbed } from '../../src/testbed';
+import { Testbed } from '../../src/app/testbed';
 import { etherFrame, macBytes, udpFrame } from './frames';
 
 function setUp(model: 'restricted' | 'flexible', config: unknown): { tb: Testbed; nf: NetworkFunction } {

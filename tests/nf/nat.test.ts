@@ -7,7 +7,7 @@ import { nfDefinition } from '../../src/nf';
 import { checksumReplace16, checksumReplace32, checksumReplaceAddressPort, udpChecksumField } from '../../src/nf/lib/checksum';
 import { keyedHash } from '../../src/nf/lib/flow-table';
 import type { NetworkFunction } from '../../src/nf/network-function';
-import { Testbed } from '../../src/testbed';
+import { Testbed } from '../../src/app/testbed';
 import { arpFrame, checksumOf, fixIpv4Checksum, icmpFrame, ipv4, ipv4Frame, l4ChecksumOf, tcpFrame, udpChecksummedFrame, udpFrame } from './frames';
 
 const LAN = 0;

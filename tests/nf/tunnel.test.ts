@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { TinyNfError } from '../../src/env/environment';
 import { nfDefinition } from '../../src/nf';
 import type { NetworkFunction } from '../../src/nf/network-function';
-import { Testbed } from '../../src/testbed';
+import { Testbed } from '../../src/app/testbed';
 import { arpFrame, checksumOf, ipv4, ipv4Frame, udpFrame } from './frames';
 
 const LAN = 0;

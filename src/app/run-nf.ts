@@ -1,18 +1,18 @@
 // Run a network function on two ports — simulated (in-memory 82599s with generated traffic or TAP wires) or real
 // 82599s — for a while, with live progress and a summary. Used by `tinynf run` and examples/policer.ts.
-import { Environment, TinyNfError, parsePciAddress } from './env/environment';
-import { LinuxEnvironment } from './env/linux';
-import { SimulatedEnvironment } from './env/simulated';
-import { DriverModel, Ports } from './forwarders';
-import { NfDefinition } from './nf';
-import { CoarseClock } from './nf/lib/coarse-clock';
-import type { NetworkFunction } from './nf/network-function';
-import { Progress, RunSummary, runFor } from './runner';
-import { SimMachine } from './sim/machine';
-import { SimWorker } from './sim/worker';
-import { GeneratorOptions } from './sim/wires/generator';
-import { OutputDescription, closeWire, createInput, createOutput } from './sim/wires/describe';
-import type { WireInput, WireOutput } from './sim/wire';
+import { Environment, TinyNfError, parsePciAddress } from '../env/environment';
+import { LinuxEnvironment } from '../env/linux';
+import { SimulatedEnvironment } from '../env/simulated';
+import { DriverModel, DriverPorts } from './driver-ports';
+import { NfDefinition } from '../nf';
+import { CoarseClock } from '../nf/lib/coarse-clock';
+import type { NetworkFunction } from '../nf/network-function';
+import { Progress, RunSummary, runLoop } from './run-loop';
+import { SimMachine } from '../sim/machine';
+import { SimWorker } from '../sim/worker';
+import { GeneratorOptions } from '../sim/wires/generator';
+import { OutputDescription, closeWire, createInput, createOutput } from '../sim/wires/describe';
+import type { WireInput, WireOutput } from '../sim/wire';
 
 export interface SimTraffic {
   /** Flows per port (generated traffic). */
@@ -64,7 +64,7 @@ export function runNf(options: RunNfOptions): RunNfResult {
   if (traffic.thread === true) return runOnSimWorker(options, config, traffic);
   const machine = new SimMachine({ ports: 2 });
   const env = new SimulatedEnvironment(machine);
-  const ports = new Ports(env, machine.addresses, options.model);
+  const ports = new DriverPorts(env, machine.addresses, options.model);
   const clock = new CoarseClock(env);
   const nf = def.create(config, { clock, ports: 2 });
   const { forwarders, handlers } = ports.attach(nf);
@@ -94,7 +94,7 @@ export function runNf(options: RunNfOptions): RunNfResult {
   const realTime = traffic.taps !== undefined;
   const simOffsetNs = realNowNs() - machine.nowNs();
   try {
-    summary = runFor(nf, forwarders, handlers, {
+    summary = runLoop(nf, forwarders, handlers, {
       durationS: options.durationS,
       onProgress: options.onProgress,
       // The NICs run inline, between rounds of polls; the NF sees simulated time (the offered load's time base).
@@ -122,7 +122,7 @@ function runOnSimWorker(options: RunNfOptions, config: unknown, traffic: SimTraf
   let violations = 0;
   try {
     const env = new SimulatedEnvironment(sim);
-    const ports = new Ports(env, sim.addresses, options.model);
+    const ports = new DriverPorts(env, sim.addresses, options.model);
     const clock = new CoarseClock(env);
     nf = options.definition.create(config, { clock, ports: 2 });
     const { forwarders, handlers } = ports.attach(nf);
@@ -134,7 +134,7 @@ function runOnSimWorker(options: RunNfOptions, config: unknown, traffic: SimTraf
       sim.addOutput(port, tap !== undefined ? { kind: 'tap', name: tap } : { kind: 'count' });
       if (traffic.pcaps !== undefined) sim.addOutput(port, pcapOutput(traffic.pcaps[port]));
     }
-    summary = runFor(nf, forwarders, handlers, { durationS: options.durationS, onProgress: options.onProgress, clock, nowNs: realNowNs });
+    summary = runLoop(nf, forwarders, handlers, { durationS: options.durationS, onProgress: options.onProgress, clock, nowNs: realNowNs });
     for (let port = 0; port < 2; port++) missed[port] = sim.stats(port).rxMissed;
   } finally {
     violations = sim.stopSync().violations.length; // closes the wires; the worker thread exits
@@ -147,11 +147,11 @@ function runOnHardware(options: RunNfOptions, config: unknown): RunNfResult {
   const addresses = options.pci!.map(parsePciAddress);
   if (addresses.length !== 2) throw new TinyNfError(`--pci takes two PCI addresses (LAN, WAN), got ${addresses.length}`);
   const env: Environment = new LinuxEnvironment();
-  const ports = new Ports(env, addresses, options.model);
+  const ports = new DriverPorts(env, addresses, options.model);
   const clock = new CoarseClock(env);
   const nf = options.definition.create(config, { clock, ports: 2 });
   const { forwarders, handlers } = ports.attach(nf);
-  const summary = runFor(nf, forwarders, handlers, { durationS: options.durationS, onProgress: options.onProgress, clock, nowNs: realNowNs });
+  const summary = runLoop(nf, forwarders, handlers, { durationS: options.durationS, onProgress: options.onProgress, clock, nowNs: realNowNs });
   return finish(options.definition.name, options.model, summary, nf, 0, 0);
 }
 

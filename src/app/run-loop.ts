@@ -1,9 +1,9 @@
 // The run loop of programs (tinynf run, examples/policer.ts, benchmarks): TinyNF's tn_net_run with a deadline,
 // live progress and a summary. Packets are counted by the forwarders; the NF counts why it dropped what it dropped.
-import type { Forwarder } from './ixgbe/forwarder';
-import type { PacketHandler } from './ixgbe/handler';
-import type { CoarseClock } from './nf/lib/coarse-clock';
-import type { NetworkFunction } from './nf/network-function';
+import type { Forwarder } from '../ixgbe/forwarder';
+import type { PacketHandler } from '../ixgbe/handler';
+import type { CoarseClock } from '../nf/lib/coarse-clock';
+import type { NetworkFunction } from '../nf/network-function';
 
 export interface Totals {
   rxPackets: number;
@@ -62,7 +62,7 @@ export function totals(forwarders: readonly (Forwarder | null)[]): Totals {
 }
 
 /** Poll every forwarder with its handler until the deadline. */
-export function runFor(
+export function runLoop(
   nf: NetworkFunction,
   forwardersOrNull: readonly (Forwarder | null)[],
   handlersOrNull: readonly (PacketHandler | null)[],

@@ -1,19 +1,19 @@
 // The NF test harness: an inline in-memory 82599 machine, the simulated environment, every port initialised by the
 // real driver, and one forwarder per input port (restricted agent, flexible queues, or the DPDK-like shim).
 // Tests send frames on ports, run until everything is drained, and look at what came out.
-import { SimulatedEnvironment } from './env/simulated';
-import { TinyNfError } from './env/environment';
-import { CompatForwarder } from './compat/forwarder';
-import { DpdkShim } from './compat/ethdev';
-import { Agent } from './ixgbe/agent';
-import { Device } from './ixgbe/device';
-import { FlexibleForwarder, FlexibleOptions } from './ixgbe/flexible';
-import type { Forwarder, ForwarderStats } from './ixgbe/forwarder';
-import type { PacketHandler } from './ixgbe/handler';
-import * as R from './ixgbe/registers';
-import type { NetworkFunction } from './nf/network-function';
-import { SimMachine } from './sim/machine';
-import { CollectingOutput, QueueInput } from './sim/wire';
+import { SimulatedEnvironment } from '../env/simulated';
+import { TinyNfError } from '../env/environment';
+import { CompatForwarder } from '../compat/forwarder';
+import { DpdkShim } from '../compat/ethdev';
+import { Agent } from '../ixgbe/agent';
+import { Device } from '../ixgbe/device';
+import { FlexibleForwarder, FlexibleOptions } from '../ixgbe/flexible';
+import type { Forwarder, ForwarderStats } from '../ixgbe/forwarder';
+import type { PacketHandler } from '../ixgbe/handler';
+import * as R from '../ixgbe/registers';
+import type { NetworkFunction } from '../nf/network-function';
+import { SimMachine } from '../sim/machine';
+import { CollectingOutput, QueueInput } from '../sim/wire';
 
 /** Time a frame of `length` bytes (without FCS) occupies a 10 Gb/s wire: FCS, padding to 64 B, 20 B preamble+gap. */
 export function wireTimeNs(length: number): number {
@@ -33,7 +33,7 @@ export interface TestbedOptions {
   machine?: Record<string, unknown>;
 }
 
-export interface RunOptions {
+export interface TestbedRunOptions {
   /** Simulated time per round (default 10 us). */
   stepUs?: number;
   /** Give up (throw) after this many rounds (default 200000). */
@@ -187,7 +187,7 @@ export class Testbed {
    * Run until every input is drained, every forwarder is idle and every transmit queue is empty (TDH == TDT),
    * for a few rounds in a row. Throws if that does not happen within maxRounds.
    */
-  run(options: RunOptions = {}): void {
+  run(options: TestbedRunOptions = {}): void {
     const stepUs = options.stepUs ?? 10;
     const maxRounds = options.maxRounds ?? 200_000;
     let quietRounds = 0;

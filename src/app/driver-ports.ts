@@ -1,14 +1,14 @@
 // Build the forwarders that run an NF on initialised ports, for any driver model: one forwarder per input port i,
 // with outputs nf.outputPorts[i], running nf.handlers[i]. Used by the testbed, `tinynf run` and the benchmarks.
-import { Environment, PciAddress, TinyNfError } from './env/environment';
-import { DpdkShim } from './compat/ethdev';
-import { CompatForwarder } from './compat/forwarder';
-import { Agent } from './ixgbe/agent';
-import { Device } from './ixgbe/device';
-import { FlexibleForwarder, FlexibleOptions } from './ixgbe/flexible';
-import type { Forwarder } from './ixgbe/forwarder';
-import type { PacketHandler } from './ixgbe/handler';
-import type { NetworkFunction } from './nf/network-function';
+import { Environment, PciAddress, TinyNfError } from '../env/environment';
+import { DpdkShim } from '../compat/ethdev';
+import { CompatForwarder } from '../compat/forwarder';
+import { Agent } from '../ixgbe/agent';
+import { Device } from '../ixgbe/device';
+import { FlexibleForwarder, FlexibleOptions } from '../ixgbe/flexible';
+import type { Forwarder } from '../ixgbe/forwarder';
+import type { PacketHandler } from '../ixgbe/handler';
+import type { NetworkFunction } from '../nf/network-function';
 
 export type DriverModel = 'restricted' | 'flexible' | 'compat';
 export const DRIVER_MODELS: readonly DriverModel[] = ['restricted', 'flexible', 'compat'];
@@ -19,7 +19,7 @@ export function parseDriverModel(text: string): DriverModel {
 }
 
 /** Initialised ports of one driver model. */
-export class Ports {
+export class DriverPorts {
   /** Devices (restricted and flexible models; the compat shim initialises its own). */
   readonly devices: Device[];
   readonly shim: DpdkShim | null;
