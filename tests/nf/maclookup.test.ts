@@ -57,7 +57,7 @@ describe('maclookup configuration', () => {
   const def = nfDefinition('maclookup');
   it('validates the multiplier', () => {
     expect(def.parseConfig({})).toEqual({ multiplier: 123 });
-    expect(() => def.parseConfig({ multiplier: 0 })).toThrow(/'multiplier' must be a positive number/);
+    expect(() => def.parseConfig({ multiplier: 0 })).toThrow(/multiplier: must be a positive number/);
     expect(() => def.parseConfig({ multiplier: 1.5 })).toThrow(/whole number/);
     expect(() => def.parseConfig({ table: 1 })).toThrow(TinyNfError);
   });
