@@ -154,5 +154,6 @@ export function drive(
     rxPackets: after.rxPackets - before.rxPackets,
     txPackets: after.txPackets - before.txPackets,
     droppedPackets: after.droppedPackets - before.droppedPackets,
+    handlerErrors: after.handlerErrors - before.handlerErrors,
   };
 }

@@ -8,6 +8,7 @@ import { Device } from '../ixgbe/device';
 import { FlexibleForwarder, FlexibleOptions } from '../ixgbe/flexible';
 import type { Forwarder } from '../ixgbe/forwarder';
 import type { PacketHandler } from '../ixgbe/handler';
+import { HandlerFault, HandlerFaults } from '../ixgbe/handler-faults';
 import type { NetworkFunction } from '../nf/network-function';
 
 export type DriverModel = 'restricted' | 'flexible' | 'compat';
@@ -16,6 +17,14 @@ export const DRIVER_MODELS: readonly DriverModel[] = ['restricted', 'flexible', 
 export function parseDriverModel(text: string): DriverModel {
   if ((DRIVER_MODELS as readonly string[]).includes(text)) return text as DriverModel;
   throw new TinyNfError(`unknown driver model '${text}': use restricted, flexible or compat`);
+}
+
+/** What the forwarders attach() makes do when a handler throws or returns a bad length (src/ixgbe/handler-faults.ts). */
+export interface HandlerFaultPolicy {
+  /** Stop at the first fault (a HandlerFaultError) instead of dropping the packet and going on. Default false. */
+  failFast?: boolean;
+  /** Called once per forwarder at its first fault; default: print it to stderr; null: silent. */
+  report?: ((fault: HandlerFault) => void) | null;
 }
 
 /** Initialised ports of one driver model. */
@@ -42,7 +51,7 @@ export class DriverPorts {
   /**
    * Forwarders and handlers for `nf`: entry i receives on port i (null where the NF gives port i no outputs).
    */
-  attach(nf: NetworkFunction): { forwarders: (Forwarder | null)[]; handlers: (PacketHandler | null)[] } {
+  attach(nf: NetworkFunction, faults: HandlerFaultPolicy = {}): { forwarders: (Forwarder | null)[]; handlers: (PacketHandler | null)[] } {
     const ports = this.addresses.length;
     if (nf.outputPorts.length > ports || nf.handlers.length > ports) {
       throw new TinyNfError(`NF ${nf.name} wants ${nf.outputPorts.length} ports, ${ports} are set up`);
@@ -64,7 +73,9 @@ export class DriverPorts {
         forwarders.push(null);
         handlers.push(null);
       } else {
-        forwarders.push(this.forwarder(i, outs));
+        const f = this.forwarder(i, outs);
+        f.faults = new HandlerFaults({ nf: nf.name, port: i, failFast: faults.failFast, report: faults.report });
+        forwarders.push(f);
         handlers.push(handler);
       }
     }

@@ -9,6 +9,8 @@ export interface Totals {
   rxPackets: number;
   txPackets: number;
   droppedPackets: number;
+  /** Packets whose handler threw or returned a bad length (dropped; also in droppedPackets). */
+  handlerErrors: number;
 }
 
 export interface Progress extends Totals {
@@ -51,11 +53,12 @@ const realNowNs = (): number => performance.now() * 1e6;
 const STOP_CHECK_NS = 1e6;
 
 export function totals(forwarders: readonly (Forwarder | null)[]): Totals {
-  const t: Totals = { rxPackets: 0, txPackets: 0, droppedPackets: 0 };
+  const t: Totals = { rxPackets: 0, txPackets: 0, droppedPackets: 0, handlerErrors: 0 };
   for (const f of forwarders) {
     if (f === null) continue;
     t.rxPackets += f.stats.rxPackets;
     t.droppedPackets += f.stats.droppedPackets;
+    t.handlerErrors += f.stats.handlerErrors;
     for (const n of f.stats.txPackets) t.txPackets += n;
   }
   return t;

@@ -38,6 +38,8 @@ export interface RunNfOptions {
   pci?: string[];
   sim?: SimTraffic;
   onProgress?: (p: Progress) => void;
+  /** Stop at the first handler fault (one-line HandlerFaultError) instead of dropping the packet and going on. */
+  failFast?: boolean;
 }
 
 export interface RunNfResult {
@@ -67,7 +69,7 @@ export function runNf(options: RunNfOptions): RunNfResult {
   const ports = new DriverPorts(env, machine.addresses, options.model);
   const clock = new CoarseClock(env);
   const nf = def.create(config, { clock, ports: 2 });
-  const { forwarders, handlers } = ports.attach(nf);
+  const { forwarders, handlers } = ports.attach(nf, { failFast: options.failFast });
   // Wires are attached after initialisation: a generator attached before would offer its first frames while
   // receive is still disabled, and they would all be missed.
   const wires: (WireInput | WireOutput)[] = [];
@@ -125,7 +127,7 @@ function runOnSimWorker(options: RunNfOptions, config: unknown, traffic: SimTraf
     const ports = new DriverPorts(env, sim.addresses, options.model);
     const clock = new CoarseClock(env);
     nf = options.definition.create(config, { clock, ports: 2 });
-    const { forwarders, handlers } = ports.attach(nf);
+    const { forwarders, handlers } = ports.attach(nf, { failFast: options.failFast });
     // the worker notices register writes a window at a time: let it see the queues enabled before traffic starts
     sim.sync();
     for (let port = 0; port < 2; port++) {
@@ -150,7 +152,7 @@ function runOnHardware(options: RunNfOptions, config: unknown): RunNfResult {
   const ports = new DriverPorts(env, addresses, options.model);
   const clock = new CoarseClock(env);
   const nf = options.definition.create(config, { clock, ports: 2 });
-  const { forwarders, handlers } = ports.attach(nf);
+  const { forwarders, handlers } = ports.attach(nf, { failFast: options.failFast });
   const summary = runLoop(nf, forwarders, handlers, { durationS: options.durationS, onProgress: options.onProgress, clock, nowNs: realNowNs });
   return finish(options.definition.name, options.model, summary, nf, 0, 0);
 }
@@ -168,6 +170,7 @@ function finish(name: string, model: DriverModel, summary: RunSummary, nf: Netwo
       rx_packets: summary.rxPackets,
       tx_packets: summary.txPackets,
       dropped_packets: summary.droppedPackets,
+      handler_errors: summary.handlerErrors,
       nic_missed_packets: nicMissed,
       mpps: round(summary.mpps, 3),
       ns_per_packet: round(summary.nsPerPacket, 1),

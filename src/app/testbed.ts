@@ -13,7 +13,7 @@ import * as R from '../ixgbe/registers';
 import type { NetworkFunction } from '../nf/network-function';
 import { SimMachine } from '../sim/machine';
 import { CollectingOutput, QueueInput } from '../sim/wire';
-import { DriverModel, DriverPorts, parseDriverModel } from './driver-ports';
+import { DriverModel, DriverPorts, HandlerFaultPolicy, parseDriverModel } from './driver-ports';
 
 /** Time a frame of `length` bytes (without FCS) occupies a 10 Gb/s wire: FCS, padding to 64 B, 20 B preamble+gap. */
 export function wireTimeNs(length: number): number {
@@ -31,6 +31,12 @@ export interface TestbedOptions {
   flexible?: FlexibleOptions;
   /** Options passed to the SimMachine (ports is set from `ports`). */
   machine?: Record<string, unknown>;
+  /**
+   * Handler faults (a handler throws or returns a bad length): by default the packet is dropped, counted in
+   * stats().forwarders[i].handlerErrors and the first fault per port printed to stderr. failFast: step()/run() throw a
+   * HandlerFaultError instead; report: null silences the print (e.g. a test of faults), or give your own.
+   */
+  faults?: HandlerFaultPolicy;
 }
 
 export interface TestbedRunOptions {
@@ -65,6 +71,7 @@ export class Testbed {
   private readonly inputs: QueueInput[] = [];
   private readonly outputs: CollectingOutput[] = [];
   private readonly nextDueNs: number[] = [];
+  private readonly faults: HandlerFaultPolicy;
 
   private constructor(options: TestbedOptions) {
     this.ports = options.ports ?? 2;
@@ -80,6 +87,7 @@ export class Testbed {
       this.outputs.push(output);
       this.nextDueNs.push(0);
     }
+    this.faults = options.faults ?? {};
     this.driverPorts = new DriverPorts(this.env, this.machine.addresses.slice(0, this.ports), this.model, options.flexible ?? {});
   }
 
@@ -101,7 +109,7 @@ export class Testbed {
   /** One forwarder per input port i, with outputs nf.outputPorts[i], running nf.handlers[i]. */
   attach(nf: NetworkFunction): void {
     if (this.nf !== null) throw new TinyNfError('Testbed.attach: an NF is already attached');
-    const { forwarders, handlers } = this.driverPorts.attach(nf);
+    const { forwarders, handlers } = this.driverPorts.attach(nf, this.faults);
     this.nf = nf;
     this.forwarders.push(...forwarders);
     this.handlers = handlers;

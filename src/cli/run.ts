@@ -31,6 +31,7 @@ export const command: CommandModule = {
       .option('model', { type: 'string', default: 'restricted', describe: `driver model: ${DRIVER_MODELS.join(' | ')}` })
       .option('duration', { type: 'number', default: 10, describe: 'seconds to run' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON object as the last line' })
+      .option('fail-fast', { type: 'boolean', default: false, describe: 'stop at the first handler fault (default: drop the packet, count it in handler_errors, report the first)' })
       .option('config', { type: 'string', describe: 'NF configuration file (JSON object)' })
       .option('flows', { type: 'number', default: 1000, describe: 'simulated traffic: flows per port' })
       .option('offered-mpps', { type: 'string', default: 'line-rate', describe: "simulated traffic: Mpps per port, or 'line-rate'" })
@@ -79,6 +80,7 @@ export const command: CommandModule = {
       definition: def,
       config,
       model,
+      failFast: args['fail-fast'] === true,
       durationS: Number(args.duration),
       pci: args.pci as string[] | undefined,
       sim: { flows: Number(args.flows), rate, frameSize: Number(args['frame-size']), taps, pcaps, thread: args['sim-thread'] === true },
@@ -94,7 +96,7 @@ export const command: CommandModule = {
     } else {
       process.stdout.write(
         `${name} (${model}) for ${s.seconds.toFixed(1)} s: rx ${s.rxPackets}, tx ${s.txPackets}, dropped ${s.droppedPackets} packets; ` +
-          `${s.mpps.toFixed(3)} Mpps out, ${s.nsPerPacket.toFixed(0)} ns/packet; NIC missed ${result.nicMissed}; violations ${result.violations}\n` +
+          `${s.mpps.toFixed(3)} Mpps out, ${s.nsPerPacket.toFixed(0)} ns/packet; handler errors ${s.handlerErrors}; NIC missed ${result.nicMissed}; violations ${result.violations}\n` +
           `counters: ${JSON.stringify(s.nf)}\n`,
       );
     }
