@@ -8,7 +8,7 @@ import { Device } from '../ixgbe/device';
 import { FlexibleForwarder, FlexibleOptions } from '../ixgbe/flexible';
 import type { Forwarder } from '../ixgbe/forwarder';
 import type { PacketHandler } from '../ixgbe/handler';
-import { HandlerFault, HandlerFaults } from '../ixgbe/handler-faults';
+import { HandlerFault, HandlerFaults, defaultFaultReport } from '../ixgbe/handler-faults';
 import type { NetworkFunction } from '../nf/network-function';
 
 export type DriverModel = 'restricted' | 'flexible' | 'compat';
@@ -23,7 +23,7 @@ export function parseDriverModel(text: string): DriverModel {
 export interface HandlerFaultPolicy {
   /** Stop at the first fault (a HandlerFaultError) instead of dropping the packet and going on. Default false. */
   failFast?: boolean;
-  /** Called once per forwarder at its first fault; default: print it to stderr; null: silent. */
+  /** Called once, at the NF's first fault (whichever port); default: print it to stderr; null: silent. */
   report?: ((fault: HandlerFault) => void) | null;
 }
 
@@ -64,6 +64,17 @@ export class DriverPorts {
       }
     }
     if (this.shim !== null) this.startShim();
+    // the first fault of the NF is reported once, whichever port's handler it comes from
+    const report = faults.report === undefined ? defaultFaultReport : faults.report;
+    let reported = false;
+    const reportOnce =
+      report === null
+        ? null
+        : (fault: HandlerFault): void => {
+            if (reported) return;
+            reported = true;
+            report(fault);
+          };
     const forwarders: (Forwarder | null)[] = [];
     const handlers: (PacketHandler | null)[] = [];
     for (let i = 0; i < ports; i++) {
@@ -74,7 +85,7 @@ export class DriverPorts {
         handlers.push(null);
       } else {
         const f = this.forwarder(i, outs);
-        f.faults = new HandlerFaults({ nf: nf.name, port: i, failFast: faults.failFast, report: faults.report });
+        f.faults = new HandlerFaults({ nf: nf.name, port: i, failFast: faults.failFast, report: reportOnce });
         forwarders.push(f);
         handlers.push(handler);
       }

@@ -15,12 +15,12 @@ import { OutputDescription, closeWire, createInput, createOutput } from '../sim/
 import type { WireInput, WireOutput } from '../sim/wire';
 
 export interface SimTraffic {
-  /** Flows per port (generated traffic). */
-  flows: number;
-  /** Offered load per port: Mpps or 'line-rate' (14.88 Mpps of 64-byte frames). */
-  rate: number | 'line-rate';
-  /** Frame size without FCS. */
-  frameSize: number;
+  /** Flows per port (generated traffic); default: the NF's choice (NfDefinition.traffic), else 1000. */
+  flows?: number;
+  /** Offered load per port: Mpps or 'line-rate' (14.88 Mpps of 64-byte frames, the default). */
+  rate?: number | 'line-rate';
+  /** Frame size without FCS (default 60). */
+  frameSize?: number;
   /** Use these TAP devices as the wires of port 0 and 1 instead of generated traffic. */
   taps?: [string, string];
   /** Run the NICs in a worker thread, in real time (SimWorker), instead of inline between rounds of polls. */
@@ -62,7 +62,7 @@ export function runNf(options: RunNfOptions): RunNfResult {
   if (!(options.durationS > 0)) throw new TinyNfError(`duration must be a positive number of seconds, got ${options.durationS}`);
   if (options.pci !== undefined) return runOnHardware(options, config);
 
-  const traffic = options.sim ?? { flows: 1000, rate: 'line-rate', frameSize: 60 };
+  const traffic = options.sim ?? {};
   if (traffic.thread === true) return runOnSimWorker(options, config, traffic);
   const machine = new SimMachine({ ports: 2 });
   const env = new SimulatedEnvironment(machine);
@@ -77,7 +77,7 @@ export function runNf(options: RunNfOptions): RunNfResult {
     const input =
       traffic.taps !== undefined
         ? createInput({ kind: 'tap', name: traffic.taps[port] })
-        : createInput({ kind: 'generator', ...generatorFor(def.name, port, traffic, machine.nowNs()) });
+        : createInput({ kind: 'generator', ...generatorFor(def, config, port, traffic, machine.nowNs()) });
     const output = traffic.taps !== undefined ? createOutput({ kind: 'tap', name: traffic.taps[port] }) : createOutput({ kind: 'count' });
     machine.nic(port).attachInput(input);
     machine.nic(port).attachOutput(output);
@@ -132,7 +132,7 @@ function runOnSimWorker(options: RunNfOptions, config: unknown, traffic: SimTraf
     sim.sync();
     for (let port = 0; port < 2; port++) {
       const tap = traffic.taps?.[port];
-      sim.setInput(port, tap !== undefined ? { kind: 'tap', name: tap } : { kind: 'generator', ...generatorFor(options.definition.name, port, traffic, sim.nowNs()) });
+      sim.setInput(port, tap !== undefined ? { kind: 'tap', name: tap } : { kind: 'generator', ...generatorFor(options.definition, config, port, traffic, sim.nowNs()) });
       sim.addOutput(port, tap !== undefined ? { kind: 'tap', name: tap } : { kind: 'count' });
       if (traffic.pcaps !== undefined) sim.addOutput(port, pcapOutput(traffic.pcaps[port]));
     }
@@ -182,19 +182,26 @@ function finish(name: string, model: DriverModel, summary: RunSummary, nf: Netwo
 
 /**
  * Generated traffic for port 0 (LAN) and port 1 (WAN): IPv4/UDP flows; LAN flows vary the source address (clients),
- * WAN flows vary the destination address (what the policer keys on).
+ * WAN flows vary the destination address (what the policer keys on). The NF may choose other defaults
+ * (NfDefinition.traffic, e.g. fewer flows so that a policer polices); the user's flags win over both.
  */
-function generatorFor(nf: string, port: number, t: SimTraffic, startNs: number): GeneratorOptions {
-  void nf;
+function generatorFor(def: NfDefinition, config: unknown, port: number, t: SimTraffic, startNs: number): GeneratorOptions {
+  const hint = def.traffic?.(port, config) ?? {};
+  const rate = t.rate ?? hint.rate ?? 'line-rate';
+  const frameSize = t.frameSize ?? hint.frameSize ?? 60;
+  const flows = t.flows ?? hint.flows ?? 1000;
+  if (!(Number.isInteger(flows) && flows >= 1)) throw new TinyNfError(`--flows must be a whole number >= 1, got ${flows}`);
+  if (!(Number.isInteger(frameSize) && frameSize >= 60 && frameSize <= 9014)) throw new TinyNfError(`--frame-size must be a whole number 60..9014, got ${frameSize}`);
   return {
-    flows: t.flows,
-    rate: t.rate,
-    frameSize: t.frameSize,
-    seed: 1 + port,
-    startNs,
     srcIp: port === 0 ? '10.0.0.1' : '10.1.0.1',
     dstIp: port === 0 ? '10.1.0.1' : '10.0.0.1',
     vary: port === 0 ? 'srcIp' : 'dstIp',
+    ...hint,
+    flows,
+    rate,
+    frameSize,
+    seed: 1 + port,
+    startNs,
   };
 }
 

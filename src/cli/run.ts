@@ -1,30 +1,63 @@
-// `tinynf run <nf> (--sim [--tap LAN,WAN] [--pcap LAN.pcap,WAN.pcap] | --pci A B) [--model M] [--duration S] [--json]`: run a network function.
+// `tinynf run <nf|./my-nf.ts> (--sim [--tap LAN,WAN] [--pcap LAN.pcap,WAN.pcap] | --pci A B) [--model M] [--duration S]
+// [--json] [--fail-fast] [--config FILE] [NF flags]`: run a built-in network function or the NF module in a file.
+// The NF's flags come from its configuration schema (one per top-level scalar field, camelCase -> --kebab-case).
 // Progress lines go to stderr; the summary (or, with --json, one JSON object as the last line) to stdout.
 import type { Argv, CommandModule } from 'yargs';
 import { TinyNfError } from '../env/environment';
 import { DRIVER_MODELS, parseDriverModel } from '../app/driver-ports';
-import { NETWORK_FUNCTIONS, loadConfigFile, nfDefinition } from '../nf';
+import { isNfPath, resolveNf } from '../app/nf-module';
+import { NETWORK_FUNCTIONS, loadConfigFile } from '../nf';
+import type { NfDefinition, NfFlag } from '../nf/config';
 import { fmtMpps } from '../app/run-loop';
 import { runNf } from '../app/run-nf';
 
-/** Every NF's flags, merged (each NF only accepts its own). */
-function nfFlags(): Record<string, { type: 'number' | 'string' | 'boolean'; describe: string; nfs: string[] }> {
-  const out: Record<string, { type: 'number' | 'string' | 'boolean'; describe: string; nfs: string[] }> = {};
-  for (const def of Object.values(NETWORK_FUNCTIONS)) {
-    for (const [flag, f] of Object.entries(def.flags)) {
-      if (out[flag] === undefined) out[flag] = { type: f.type, describe: `${def.name}: ${f.describe}`, nfs: [] };
-      out[flag].nfs.push(def.name);
+/** The options of `tinynf run` itself: an NF's configuration field may not take one of these flag names. */
+export const RUN_OPTIONS = ['sim', 'sim-thread', 'pci', 'model', 'duration', 'json', 'fail-fast', 'config', 'flows', 'offered-mpps', 'frame-size', 'tap', 'pcap', 'help'];
+
+let commandLine: readonly string[] = [];
+
+/** main() hands the command line over before parsing, so the builder can load the NF named and add its flags. */
+export function setCommandLine(argv: readonly string[]): void {
+  commandLine = argv;
+}
+
+/** The <nf> argument of a `run` command line, if there is one. */
+function nfArgument(): string | undefined {
+  const i = commandLine.indexOf('run');
+  if (i < 0) return undefined;
+  return commandLine.slice(i + 1).find((a) => !a.startsWith('-'));
+}
+
+/** Flags of the NFs the command line may run: the named one, or (for --help without one) every built-in's. */
+function nfFlags(def: NfDefinition | undefined): Record<string, NfFlag & { nfs: string[] }> {
+  const out: Record<string, NfFlag & { nfs: string[] }> = {};
+  const defs = def !== undefined ? [def] : Object.values(NETWORK_FUNCTIONS);
+  for (const d of defs) {
+    for (const [flag, f] of Object.entries(d.flags)) {
+      if (RUN_OPTIONS.includes(flag)) throw new TinyNfError(`NF ${d.name}: its config field '${f.configKey}' would be --${flag}, an option of tinynf run: rename the field`);
+      if (out[flag] === undefined) out[flag] = { ...f, describe: `${d.name}: ${f.describe}`, nfs: [] };
+      out[flag].nfs.push(d.name);
     }
   }
   return out;
 }
 
+/** The NF the command line names, loaded once (a module file is required once per process anyway). */
+let loaded: { spec: string; def: NfDefinition } | null = null;
+function nfFor(spec: string): NfDefinition {
+  if (loaded === null || loaded.spec !== spec) loaded = { spec, def: resolveNf(spec) };
+  return loaded.def;
+}
+
 export const command: CommandModule = {
   command: 'run <nf>',
-  describe: 'run a network function on two simulated (--sim) or real (--pci A B) 82599 ports',
+  describe: 'run a network function (built-in, or the NF module in a .ts/.js file) on two simulated (--sim) or real (--pci A B) 82599 ports',
   builder: (y: Argv) => {
+    const spec = nfArgument();
+    // a module file: its flags; a built-in: every built-in's (so a flag of another NF gets a clear error, not "unknown")
+    const def = spec !== undefined && isNfPath(spec) ? nfFor(spec) : undefined;
     let b = y
-      .positional('nf', { type: 'string', describe: `one of: ${Object.keys(NETWORK_FUNCTIONS).join(', ')}`, demandOption: true })
+      .positional('nf', { type: 'string', describe: `a built-in NF (${Object.keys(NETWORK_FUNCTIONS).join(', ')}) or an NF module file (./my-nf.ts, ./my-nf.js)`, demandOption: true })
       .option('sim', { type: 'boolean', describe: 'two in-memory 82599 ports with generated traffic (default)' })
       .option('sim-thread', { type: 'boolean', default: false, describe: 'simulated NICs run in a worker thread, in real time (default: inline, between polls)' })
       .option('pci', { type: 'string', array: true, describe: 'two real 82599 ports: LAN WAN (e.g. 0000:03:00.0 0000:03:00.1)' })
@@ -33,17 +66,18 @@ export const command: CommandModule = {
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON object as the last line' })
       .option('fail-fast', { type: 'boolean', default: false, describe: 'stop at the first handler fault (default: drop the packet, count it in handler_errors, report the first)' })
       .option('config', { type: 'string', describe: 'NF configuration file (JSON object)' })
-      .option('flows', { type: 'number', default: 1000, describe: 'simulated traffic: flows per port' })
-      .option('offered-mpps', { type: 'string', default: 'line-rate', describe: "simulated traffic: Mpps per port, or 'line-rate'" })
-      .option('frame-size', { type: 'number', default: 60, describe: 'simulated traffic: frame size without FCS' })
+      .option('flows', { type: 'number', describe: 'simulated traffic: flows per port (default: chosen by the NF, else 1000)' })
+      .option('offered-mpps', { type: 'string', describe: "simulated traffic: Mpps per port, or 'line-rate' (default)" })
+      .option('frame-size', { type: 'number', describe: 'simulated traffic: frame size without FCS (default 60)' })
       .option('tap', { type: 'string', describe: 'simulated ports use these TAP devices as wires: LAN,WAN (see tinynf lab)' })
       .option('pcap', { type: 'string', describe: 'simulated ports also write the frames they transmit to pcap files: LAN.pcap,WAN.pcap' });
-    for (const [flag, f] of Object.entries(nfFlags())) b = b.option(flag, { type: f.type, describe: f.describe });
+    for (const [flag, f] of Object.entries(nfFlags(def))) b = b.option(flag, { type: f.type, describe: f.describe });
     return b;
   },
   handler: (args) => {
-    const name = String(args.nf);
-    const def = nfDefinition(name);
+    const spec = String(args.nf);
+    const def = nfFor(spec);
+    const name = def.name;
     const model = parseDriverModel(String(args.model));
     if (args.sim === true && args.pci !== undefined) throw new TinyNfError('choose --sim or --pci, not both');
     if (args['sim-thread'] === true && args.pci !== undefined) throw new TinyNfError('--sim-thread is for simulated ports, not --pci');
@@ -53,15 +87,15 @@ export const command: CommandModule = {
       if (typeof file !== 'object' || file === null || Array.isArray(file)) throw new TinyNfError(`config file ${args.config} must hold a JSON object`);
       Object.assign(config, file);
     }
-    for (const [flag, f] of Object.entries(nfFlags())) {
+    for (const [flag, f] of Object.entries(nfFlags(isNfPath(spec) ? def : undefined))) {
       const value = (args as Record<string, unknown>)[flag];
       if (value === undefined) continue;
       if (!f.nfs.includes(name)) throw new TinyNfError(`--${flag} is not an option of ${name} (it belongs to ${f.nfs.join(', ')})`);
       config[def.flags[flag].configKey] = value;
     }
-    const offered = String(args['offered-mpps']);
-    const rate = offered === 'line-rate' ? 'line-rate' : Number(offered);
-    if (rate !== 'line-rate' && !(rate > 0)) throw new TinyNfError(`--offered-mpps must be a positive number or 'line-rate', got '${offered}'`);
+    const offered = args['offered-mpps'] === undefined ? undefined : String(args['offered-mpps']);
+    const rate = offered === undefined ? undefined : offered === 'line-rate' ? 'line-rate' : Number(offered);
+    if (rate !== undefined && rate !== 'line-rate' && !(rate > 0)) throw new TinyNfError(`--offered-mpps must be a positive number or 'line-rate', got '${offered}'`);
     let taps: [string, string] | undefined;
     if (args.tap !== undefined) {
       const t = String(args.tap).split(',');
@@ -83,10 +117,18 @@ export const command: CommandModule = {
       failFast: args['fail-fast'] === true,
       durationS: Number(args.duration),
       pci: args.pci as string[] | undefined,
-      sim: { flows: Number(args.flows), rate, frameSize: Number(args['frame-size']), taps, pcaps, thread: args['sim-thread'] === true },
+      sim: {
+        flows: args.flows === undefined ? undefined : Number(args.flows),
+        rate,
+        frameSize: args['frame-size'] === undefined ? undefined : Number(args['frame-size']),
+        taps,
+        pcaps,
+        thread: args['sim-thread'] === true,
+      },
       onProgress: (p) =>
         process.stderr.write(
           `[${p.seconds.toFixed(1).padStart(5)} s] rx ${fmtMpps(p.rxMpps)} Mpps  tx ${fmtMpps(p.txMpps)} Mpps  dropped ${fmtMpps(p.droppedMpps)} Mpps` +
+            (p.handlerErrors !== 0 ? `  handler_errors=${p.handlerErrors}` : '') +
             `  ${Object.entries(p.nf).map(([k, v]) => `${k}=${v}`).join(' ')}\n`,
         ),
     });

@@ -263,6 +263,8 @@ export const BRIDGE_DEFINITION: NfDefinition<BridgeConfig> = defineNf({
   config: BRIDGE_CONFIG,
   // the schema checks the fields' types; parseBridgeConfig the MACs (unicast, no duplicates)
   check: (c) => parseBridgeConfig(c),
+  // one host behind each port, talking to the other: both are learned and frames are forwarded, not flooded
+  traffic: (port) => (port === 0 ? { srcMac: '02:00:00:00:00:01', dstMac: '02:00:00:00:00:02' } : { srcMac: '02:00:00:00:00:02', dstMac: '02:00:00:00:00:01' }),
   create: createBridge,
   capacity: (c) => c.capacity,
 });

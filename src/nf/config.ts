@@ -16,7 +16,7 @@ export interface NfFlag {
  * Generated traffic `tinynf run <nf> --sim` offers port `port` unless the user gives generator flags: chosen per NF
  * so that a plain `run <nf> --sim` shows the NF doing its job (e.g. a policer's flows exceed their rate).
  */
-export type SimTrafficFor = (port: number) => SimTrafficHint;
+export type SimTrafficFor<C = any> = (port: number, config: C) => SimTrafficHint;
 
 /** The generator settings an NF may choose (the meaning of each is that of `tinynf run`'s generator flags). */
 export interface SimTrafficHint {
@@ -50,7 +50,7 @@ export interface NfModule<S extends ObjectField<any>> {
   /** Flow-table capacity, if the NF has one (benchmarks fill 90% of it). */
   capacity?(config: Infer<S>): number;
   /** Default simulated traffic per port. */
-  readonly traffic?: SimTrafficFor;
+  readonly traffic?: SimTrafficFor<Infer<S>>;
 }
 
 /** A defined NF: what the registry holds and `tinynf run` runs. */
@@ -64,7 +64,7 @@ export interface NfDefinition<C = any> {
   /** CLI flags (e.g. --expiry-ns), one per top-level scalar field of the schema, and the keys they set. */
   readonly flags: Record<string, NfFlag>;
   capacity?(config: C): number;
-  readonly traffic?: SimTrafficFor;
+  readonly traffic?: SimTrafficFor<C>;
 }
 
 const NO_CONFIG = schema.object({});

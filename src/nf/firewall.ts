@@ -154,4 +154,6 @@ export const FIREWALL_DEFINITION = defineNf({
   config: FIREWALL_CONFIG,
   create: createFirewall,
   capacity: (c) => c.capacity,
+  // WAN traffic = the replies of LAN's flows (10.1.0.1:80 -> 10.0.0.1+k:1024), so they pass (passed_in)
+  traffic: (port) => (port === 1 ? { srcPort: 80, dstPort: 1024 } : {}),
 });

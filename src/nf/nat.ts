@@ -21,7 +21,7 @@
 import { TinyNfError } from '../env/environment';
 import type { PacketHandler } from '../ixgbe/handler';
 import { defineNf } from './config';
-import { Infer, schema } from './schema';
+import { Infer, ipv4Text, schema } from './schema';
 import { checksumReplace16, checksumReplaceAddressPort, checksumReplace32, ipv4HeaderChecksumValid, udpChecksumField } from './lib/checksum';
 import { FlowTable } from './lib/flow-table';
 import { ETHERTYPE_IPV4, ETH_HEADER, ETH_TYPE, IP_CHECKSUM, IP_DST, IP_FLAGS_FRAGMENT, IP_PROTOCOL, IP_PROTO_TCP, IP_PROTO_UDP, IP_SRC, IP_TOTAL_LENGTH, ipv4HeaderLength } from './lib/packet';
@@ -303,6 +303,9 @@ export const NAT_DEFINITION = defineNf({
     if (c.endPort < c.startPort) throw new TinyNfError(`endPort (${c.endPort}) must not be below startPort (${c.startPort})`);
   },
   create: createNat,
+  // WAN traffic = replies of LAN's flows (10.1.0.1:80 -> externalIp:startPort+k): the NAT allocates external ports
+  // from startPort in order, so they match mappings (translated_in)
+  traffic: (port, c) => (port === 1 ? { srcIp: '10.1.0.1', srcPort: 80, dstIp: ipv4Text(c.externalIp), dstPort: c.startPort, vary: ['dstPort'] } : {}),
   /** Concurrent mappings possible: the table's capacity or the number of external ports, whichever is smaller. */
   capacity: (c) => Math.min(c.capacity, c.endPort - c.startPort + 1),
 });
