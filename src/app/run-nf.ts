@@ -11,7 +11,7 @@ import { Progress, RunSummary, runLoop } from './run-loop';
 import { SimMachine } from '../sim/machine';
 import { SimWorker } from '../sim/worker';
 import { GeneratorOptions } from '../sim/wires/generator';
-import { OutputDescription, closeWire, createInput, createOutput } from '../sim/wires/describe';
+import { InputDescription, OutputDescription, closeWire, createInput, createOutput } from '../sim/wires/describe';
 import type { WireInput, WireOutput } from '../sim/wire';
 
 export interface SimTraffic {
@@ -27,6 +27,15 @@ export interface SimTraffic {
   thread?: boolean;
   /** Also write the frames port 0 and port 1 transmit to these pcap files (tcpdump -r reads them). */
   pcaps?: [string, string];
+  /**
+   * Replay these pcap files into the ports (index = port; a missing entry: nothing arrives there). Given, it
+   * replaces generated traffic on every port.
+   */
+  pcapIn?: (string | undefined)[];
+  /** 'fast' (default): every replayed frame as fast as the port takes them; 'captured': with the capture's timing. */
+  pcapTiming?: 'fast' | 'captured';
+  /** Capture what each port receives from its wire and transmits onto it, in one pcap per port (index = port). */
+  captures?: (string | undefined)[];
 }
 
 export interface RunNfOptions {
@@ -63,6 +72,8 @@ export function runNf(options: RunNfOptions): RunNfResult {
   if (options.pci !== undefined) return runOnHardware(options, config);
 
   const traffic = options.sim ?? {};
+  if (traffic.pcapIn !== undefined && traffic.taps !== undefined) throw new TinyNfError('choose --pcap-in or --tap, not both');
+  if (traffic.captures !== undefined && traffic.taps !== undefined) throw new TinyNfError('--capture is for generated or replayed traffic, not --tap (capture the TAPs with tcpdump)');
   if (traffic.thread === true) return runOnSimWorker(options, config, traffic);
   const machine = new SimMachine({ ports: 2 });
   const env = new SimulatedEnvironment(machine);
@@ -74,11 +85,24 @@ export function runNf(options: RunNfOptions): RunNfResult {
   // receive is still disabled, and they would all be missed.
   const wires: (WireInput | WireOutput)[] = [];
   for (let port = 0; port < 2; port++) {
-    const input =
-      traffic.taps !== undefined
-        ? createInput({ kind: 'tap', name: traffic.taps[port] })
-        : createInput({ kind: 'generator', ...generatorFor(def, config, port, traffic, machine.nowNs()) });
+    let input = createInput(inputFor(def, config, port, traffic, machine.nowNs()));
     const output = traffic.taps !== undefined ? createOutput({ kind: 'tap', name: traffic.taps[port] }) : createOutput({ kind: 'count' });
+    const capturePath = traffic.captures?.[port];
+    if (capturePath !== undefined) {
+      // one file per port with both directions, as dpdk-pdump's --rx-dev and --tx-dev on the same file
+      const capture = createOutput(pcapOutput(capturePath));
+      const wireInput = input;
+      const tapped: WireInput = {
+        next(into: Uint8Array, nowNs: number): number {
+          const n = wireInput.next(into, nowNs);
+          if (n > 0) capture.frame(into, n, nowNs);
+          return n;
+        },
+      };
+      input = tapped;
+      machine.nic(port).attachOutput(capture);
+      wires.push(wireInput, capture);
+    }
     machine.nic(port).attachInput(input);
     machine.nic(port).attachOutput(output);
     wires.push(input, output);
@@ -117,6 +141,7 @@ export function runNf(options: RunNfOptions): RunNfResult {
 
 /** The same on two in-memory NICs running in a worker thread: the NF sees real time, as on hardware. */
 function runOnSimWorker(options: RunNfOptions, config: unknown, traffic: SimTraffic): RunNfResult {
+  if (traffic.captures !== undefined) throw new TinyNfError('--capture is for inline simulated ports (not --sim-thread)');
   const sim = SimWorker.start({ ports: 2 });
   let summary: RunSummary;
   let nf: NetworkFunction;
@@ -132,7 +157,7 @@ function runOnSimWorker(options: RunNfOptions, config: unknown, traffic: SimTraf
     sim.sync();
     for (let port = 0; port < 2; port++) {
       const tap = traffic.taps?.[port];
-      sim.setInput(port, tap !== undefined ? { kind: 'tap', name: tap } : { kind: 'generator', ...generatorFor(options.definition, config, port, traffic, sim.nowNs()) });
+      sim.setInput(port, inputFor(options.definition, config, port, traffic, sim.nowNs()));
       sim.addOutput(port, tap !== undefined ? { kind: 'tap', name: tap } : { kind: 'count' });
       if (traffic.pcaps !== undefined) sim.addOutput(port, pcapOutput(traffic.pcaps[port]));
     }
@@ -178,6 +203,16 @@ function finish(name: string, model: DriverModel, summary: RunSummary, nf: Netwo
       counters: summary.nf,
     },
   };
+}
+
+/** What arrives on `port`: its TAP, its pcap replay (nothing if other ports replay and this one does not), or generated traffic. */
+function inputFor(def: NfDefinition, config: unknown, port: number, t: SimTraffic, startNs: number): InputDescription {
+  if (t.taps !== undefined) return { kind: 'tap', name: t.taps[port] };
+  if (t.pcapIn !== undefined) {
+    const file = t.pcapIn[port];
+    return file === undefined ? { kind: 'none' } : { kind: 'pcap', path: file, timing: t.pcapTiming === 'captured' ? 'recorded' : 'fast', startNs };
+  }
+  return { kind: 'generator', ...generatorFor(def, config, port, t, startNs) };
 }
 
 /**

@@ -2,6 +2,7 @@
 // [--json] [--fail-fast] [--config FILE] [NF flags]`: run a built-in network function or the NF module in a file.
 // The NF's flags come from its configuration schema (one per top-level scalar field, camelCase -> --kebab-case).
 // Progress lines go to stderr; the summary (or, with --json, one JSON object as the last line) to stdout.
+import * as fs from 'fs';
 import type { Argv, CommandModule } from 'yargs';
 import { TinyNfError } from '../env/environment';
 import { DRIVER_MODELS, parseDriverModel } from '../app/driver-ports';
@@ -12,7 +13,20 @@ import { fmtMpps } from '../app/run-loop';
 import { runNf } from '../app/run-nf';
 
 /** The options of `tinynf run` itself: an NF's configuration field may not take one of these flag names. */
-export const RUN_OPTIONS = ['sim', 'sim-thread', 'pci', 'model', 'duration', 'json', 'fail-fast', 'config', 'flows', 'offered-mpps', 'frame-size', 'tap', 'pcap', 'help'];
+export const RUN_OPTIONS = ['sim', 'sim-thread', 'pci', 'model', 'duration', 'json', 'fail-fast', 'config', 'flows', 'offered-mpps', 'frame-size', 'tap', 'pcap', 'pcap-in', 'pcap-timing', 'capture', 'help'];
+
+/** `PORT=FILE` values of a repeatable flag -> files by port (ports 0 and 1). */
+function portFiles(flag: string, values: unknown): (string | undefined)[] | undefined {
+  if (values === undefined) return undefined;
+  const out: (string | undefined)[] = [];
+  for (const v of values as unknown[]) {
+    const m = /^([0-9]+)=(.+)$/.exec(String(v));
+    if (m === null || Number(m[1]) > 1) throw new TinyNfError(`--${flag} takes PORT=FILE with PORT 0 (LAN) or 1 (WAN), got '${String(v)}'`);
+    if (out[Number(m[1])] !== undefined) throw new TinyNfError(`--${flag}: port ${m[1]} given twice`);
+    out[Number(m[1])] = m[2];
+  }
+  return out;
+}
 
 let commandLine: readonly string[] = [];
 
@@ -70,7 +84,10 @@ export const command: CommandModule = {
       .option('offered-mpps', { type: 'string', describe: "simulated traffic: Mpps per port, or 'line-rate' (default)" })
       .option('frame-size', { type: 'number', describe: 'simulated traffic: frame size without FCS (default 60)' })
       .option('tap', { type: 'string', describe: 'simulated ports use these TAP devices as wires: LAN,WAN (see tinynf lab)' })
-      .option('pcap', { type: 'string', describe: 'simulated ports also write the frames they transmit to pcap files: LAN.pcap,WAN.pcap' });
+      .option('pcap', { type: 'string', describe: 'simulated ports also write the frames they transmit to pcap files: LAN.pcap,WAN.pcap' })
+      .option('pcap-in', { type: 'string', array: true, describe: 'replay a pcap file into a simulated port: PORT=FILE (repeatable; replaces generated traffic)' })
+      .option('pcap-timing', { type: 'string', default: 'fast', describe: "replay timing: 'fast' (as fast as the port takes frames) or 'captured' (the file's timestamps)" })
+      .option('capture', { type: 'string', array: true, describe: 'write what a simulated port receives and transmits to a pcap file: PORT=FILE (repeatable)' });
     for (const [flag, f] of Object.entries(nfFlags(def))) b = b.option(flag, { type: f.type, describe: f.describe });
     return b;
   },
@@ -109,6 +126,12 @@ export const command: CommandModule = {
       if (args.pci !== undefined) throw new TinyNfError('--pcap is for simulated ports, not --pci');
       pcaps = [p[0], p[1]];
     }
+    const pcapIn = portFiles('pcap-in', args['pcap-in']);
+    const captures = portFiles('capture', args.capture);
+    const timing = String(args['pcap-timing']);
+    if (timing !== 'fast' && timing !== 'captured') throw new TinyNfError(`--pcap-timing is 'fast' or 'captured', got '${timing}'`);
+    if ((pcapIn !== undefined || captures !== undefined) && args.pci !== undefined) throw new TinyNfError('--pcap-in and --capture are for simulated ports, not --pci');
+    for (const f of pcapIn ?? []) if (f !== undefined && !fs.existsSync(f)) throw new TinyNfError(`--pcap-in: no such file ${f}`);
     const json = args.json === true;
     const result = runNf({
       definition: def,
@@ -123,6 +146,9 @@ export const command: CommandModule = {
         frameSize: args['frame-size'] === undefined ? undefined : Number(args['frame-size']),
         taps,
         pcaps,
+        pcapIn,
+        pcapTiming: timing,
+        captures,
         thread: args['sim-thread'] === true,
       },
       onProgress: (p) =>
