@@ -8,6 +8,7 @@ import { Device } from '../ixgbe/device';
 import { FlexibleForwarder, FlexibleOptions } from '../ixgbe/flexible';
 import type { Forwarder } from '../ixgbe/forwarder';
 import type { PacketHandler } from '../ixgbe/handler';
+import { NicCounters, NicStatistics } from '../ixgbe/statistics';
 import { HandlerFault, HandlerFaults, defaultFaultReport } from '../ixgbe/handler-faults';
 import type { NetworkFunction } from '../nf/network-function';
 
@@ -32,6 +33,8 @@ export class DriverPorts {
   /** Devices (restricted and flexible models; the compat shim initialises its own). */
   readonly devices: Device[];
   readonly shim: DpdkShim | null;
+  /** Each port's NIC statistics registers (Section 8.2.3.23), accumulated by update(). */
+  readonly statistics: NicStatistics[];
 
   constructor(
     readonly env: Environment,
@@ -46,6 +49,10 @@ export class DriverPorts {
       this.shim = null;
       this.devices = addresses.map((a) => Device.init(env, a));
     }
+    this.statistics = addresses.map((a, i) => {
+      const device = this.shim !== null ? this.shim.device(i) : this.devices[i];
+      return new NicStatistics(env, a, device.bar0);
+    });
   }
 
   /**
@@ -91,6 +98,11 @@ export class DriverPorts {
       }
     }
     return { forwarders, handlers };
+  }
+
+  /** Read every port's statistics registers (clear-on-read) and return the accumulated totals, per port. */
+  updateStatistics(): NicCounters[] {
+    return this.statistics.map((s) => ({ ...s.update() }));
   }
 
   private forwarder(input: number, outs: readonly number[]): Forwarder {

@@ -4,6 +4,7 @@ import type { Forwarder } from '../ixgbe/forwarder';
 import type { PacketHandler } from '../ixgbe/handler';
 import type { CoarseClock } from '../nf/lib/coarse-clock';
 import type { NetworkFunction } from '../nf/network-function';
+import type { NicCounters } from '../ixgbe/statistics';
 
 export interface Totals {
   rxPackets: number;
@@ -21,6 +22,8 @@ export interface Progress extends Totals {
   txMpps: number;
   droppedMpps: number;
   nf: Record<string, number>;
+  /** Each port's NIC statistics totals (filled in by runNf, which reads the registers at each progress). */
+  nic?: NicCounters[];
 }
 
 export interface RunSummary extends Totals {

@@ -6,6 +6,7 @@ import { SimulatedEnvironment } from '../env/simulated';
 import { DriverModel, DriverPorts } from './driver-ports';
 import { NfDefinition } from '../nf';
 import { CoarseClock } from '../nf/lib/coarse-clock';
+import { NicCounters, snakeCounters } from '../ixgbe/statistics';
 import type { NetworkFunction } from '../nf/network-function';
 import { Progress, RunSummary, runLoop } from './run-loop';
 import { SimMachine } from '../sim/machine';
@@ -56,8 +57,10 @@ export interface RunNfResult {
   nf: NetworkFunction;
   /** Data-sheet violations the in-memory NICs reported (always 0 on hardware: nobody checks there). */
   violations: number;
-  /** Frames the NICs dropped for lack of descriptors (simulated ports only). */
+  /** Frames the NICs dropped (MPC + QPRDC, from the driver's reads of the statistics registers). */
   nicMissed: number;
+  /** Each port's NIC statistics (Section 8.2.3.23), totals over the run. */
+  nic: NicCounters[];
   /** The JSON line of `tinynf run --json` (docs/contracts.md, ARCHITECTURE.md). */
   json: Record<string, unknown>;
 }
@@ -81,6 +84,7 @@ export function runNf(options: RunNfOptions): RunNfResult {
   const clock = new CoarseClock(env);
   const nf = def.create(config, { clock, ports: 2 });
   const { forwarders, handlers } = ports.attach(nf, { failFast: options.failFast });
+  ports.updateStatistics(); // clear what the registers counted during initialisation (clear-on-read)
   // Wires are attached after initialisation: a generator attached before would offer its first frames while
   // receive is still disabled, and they would all be missed.
   const wires: (WireInput | WireOutput)[] = [];
@@ -122,7 +126,7 @@ export function runNf(options: RunNfOptions): RunNfResult {
   try {
     summary = runLoop(nf, forwarders, handlers, {
       durationS: options.durationS,
-      onProgress: options.onProgress,
+      onProgress: withNic(ports, options.onProgress),
       // The NICs run inline, between rounds of polls; the NF sees simulated time (the offered load's time base).
       afterRound: () => {
         if (realTime) machine.advanceNs(Math.max(0, realNowNs() - simOffsetNs - machine.nowNs()));
@@ -135,8 +139,7 @@ export function runNf(options: RunNfOptions): RunNfResult {
     for (const w of wires) closeWire(w);
   }
   summary.nf = nf.counters();
-  const totals = machine.totals();
-  return finish(def.name, options.model, summary, nf, machine.violations.length, totals.rxMissed);
+  return finish(def.name, options.model, summary, nf, machine.violations.length, ports.updateStatistics());
 }
 
 /** The same on two in-memory NICs running in a worker thread: the NF sees real time, as on hardware. */
@@ -145,7 +148,7 @@ function runOnSimWorker(options: RunNfOptions, config: unknown, traffic: SimTraf
   const sim = SimWorker.start({ ports: 2 });
   let summary: RunSummary;
   let nf: NetworkFunction;
-  const missed = [0, 0];
+  let nic: NicCounters[] = [];
   let violations = 0;
   try {
     const env = new SimulatedEnvironment(sim);
@@ -155,19 +158,20 @@ function runOnSimWorker(options: RunNfOptions, config: unknown, traffic: SimTraf
     const { forwarders, handlers } = ports.attach(nf, { failFast: options.failFast });
     // the worker notices register writes a window at a time: let it see the queues enabled before traffic starts
     sim.sync();
+    ports.updateStatistics(); // clear what the registers counted during initialisation (clear-on-read)
     for (let port = 0; port < 2; port++) {
       const tap = traffic.taps?.[port];
       sim.setInput(port, inputFor(options.definition, config, port, traffic, sim.nowNs()));
       sim.addOutput(port, tap !== undefined ? { kind: 'tap', name: tap } : { kind: 'count' });
       if (traffic.pcaps !== undefined) sim.addOutput(port, pcapOutput(traffic.pcaps[port]));
     }
-    summary = runLoop(nf, forwarders, handlers, { durationS: options.durationS, onProgress: options.onProgress, clock, nowNs: realNowNs });
-    for (let port = 0; port < 2; port++) missed[port] = sim.stats(port).rxMissed;
+    summary = runLoop(nf, forwarders, handlers, { durationS: options.durationS, onProgress: withNic(ports, options.onProgress), clock, nowNs: realNowNs });
+    nic = ports.updateStatistics();
   } finally {
     violations = sim.stopSync().violations.length; // closes the wires; the worker thread exits
   }
   summary.nf = nf.counters();
-  return finish(options.definition.name, options.model, summary, nf, violations, missed[0] + missed[1]);
+  return finish(options.definition.name, options.model, summary, nf, violations, nic);
 }
 
 function runOnHardware(options: RunNfOptions, config: unknown): RunNfResult {
@@ -178,16 +182,30 @@ function runOnHardware(options: RunNfOptions, config: unknown): RunNfResult {
   const clock = new CoarseClock(env);
   const nf = options.definition.create(config, { clock, ports: 2 });
   const { forwarders, handlers } = ports.attach(nf, { failFast: options.failFast });
-  const summary = runLoop(nf, forwarders, handlers, { durationS: options.durationS, onProgress: options.onProgress, clock, nowNs: realNowNs });
-  return finish(options.definition.name, options.model, summary, nf, 0, 0);
+  ports.updateStatistics(); // clear what the registers counted before the run (clear-on-read)
+  const summary = runLoop(nf, forwarders, handlers, { durationS: options.durationS, onProgress: withNic(ports, options.onProgress), clock, nowNs: realNowNs });
+  return finish(options.definition.name, options.model, summary, nf, 0, ports.updateStatistics());
 }
 
-function finish(name: string, model: DriverModel, summary: RunSummary, nf: NetworkFunction, violations: number, nicMissed: number): RunNfResult {
+/** Progress with each port's NIC statistics, read (clear-on-read, accumulated) at each progress line. */
+function withNic(ports: DriverPorts, onProgress: ((p: Progress) => void) | undefined): ((p: Progress) => void) | undefined {
+  if (onProgress === undefined) return undefined;
+  return (p) => onProgress({ ...p, nic: ports.updateStatistics() });
+}
+
+/** Frames the NICs dropped: missed for a full packet buffer (MPC) or for lack of a descriptor (QPRDC). */
+function missedOf(nic: readonly NicCounters[]): number {
+  return nic.reduce((n, c) => n + c.rxMissed + c.rxNoBufferDrops, 0);
+}
+
+function finish(name: string, model: DriverModel, summary: RunSummary, nf: NetworkFunction, violations: number, nic: NicCounters[]): RunNfResult {
+  const nicMissed = missedOf(nic);
   return {
     summary,
     nf,
     violations,
     nicMissed,
+    nic,
     json: {
       nf: name,
       model,
@@ -197,6 +215,7 @@ function finish(name: string, model: DriverModel, summary: RunSummary, nf: Netwo
       dropped_packets: summary.droppedPackets,
       handler_errors: summary.handlerErrors,
       nic_missed_packets: nicMissed,
+      nic: nic.map((c, port) => ({ port, ...snakeCounters(c) })),
       mpps: round(summary.mpps, 3),
       ns_per_packet: round(summary.nsPerPacket, 1),
       violations,

@@ -11,6 +11,7 @@ import { NETWORK_FUNCTIONS, loadConfigFile } from '../nf';
 import type { NfDefinition, NfFlag } from '../nf/config';
 import { fmtMpps } from '../app/run-loop';
 import { runNf } from '../app/run-nf';
+import { snakeCounters } from '../ixgbe/statistics';
 
 /** The options of `tinynf run` itself: an NF's configuration field may not take one of these flag names. */
 export const RUN_OPTIONS = ['sim', 'sim-thread', 'pci', 'model', 'duration', 'json', 'fail-fast', 'config', 'flows', 'offered-mpps', 'frame-size', 'tap', 'pcap', 'pcap-in', 'pcap-timing', 'capture', 'help'];
@@ -155,6 +156,7 @@ export const command: CommandModule = {
         process.stderr.write(
           `[${p.seconds.toFixed(1).padStart(5)} s] rx ${fmtMpps(p.rxMpps)} Mpps  tx ${fmtMpps(p.txMpps)} Mpps  dropped ${fmtMpps(p.droppedMpps)} Mpps` +
             (p.handlerErrors !== 0 ? `  handler_errors=${p.handlerErrors}` : '') +
+            (p.nic ?? []).map((c, i) => `  port${i}: missed ${c.rxMissed + c.rxNoBufferDrops} crc ${c.rxCrcErrors} len ${c.rxLengthErrors + c.rxUndersize + c.rxOversize}`).join('') +
             `  ${Object.entries(p.nf).map(([k, v]) => `${k}=${v}`).join(' ')}\n`,
         ),
     });
@@ -165,7 +167,8 @@ export const command: CommandModule = {
       process.stdout.write(
         `${name} (${model}) for ${s.seconds.toFixed(1)} s: rx ${s.rxPackets}, tx ${s.txPackets}, dropped ${s.droppedPackets} packets; ` +
           `${s.mpps.toFixed(3)} Mpps out, ${s.nsPerPacket.toFixed(0)} ns/packet; handler errors ${s.handlerErrors}; NIC missed ${result.nicMissed}; violations ${result.violations}\n` +
-          `counters: ${JSON.stringify(s.nf)}\n`,
+          `counters: ${JSON.stringify(s.nf)}\n` +
+          result.nic.map((c, i) => `port ${i} NIC: ${Object.entries(snakeCounters(c)).map(([k, v]) => `${k}=${v}`).join(' ')}\n`).join(''),
       );
     }
     if (result.violations > 0) process.exitCode = 1;
