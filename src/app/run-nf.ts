@@ -8,7 +8,8 @@ import { NfDefinition } from '../nf';
 import { CoarseClock } from '../nf/lib/coarse-clock';
 import { NicCounters, snakeCounters } from '../ixgbe/statistics';
 import type { NetworkFunction } from '../nf/network-function';
-import { Progress, RunSummary, runLoop } from './run-loop';
+import { Progress, RunSummary, Totals, runLoop } from './run-loop';
+import type { MetricsSample, MetricsServer } from './metrics';
 import { SimMachine } from '../sim/machine';
 import { SimWorker } from '../sim/worker';
 import { GeneratorOptions } from '../sim/wires/generator';
@@ -50,6 +51,8 @@ export interface RunNfOptions {
   onProgress?: (p: Progress) => void;
   /** Stop at the first handler fault (one-line HandlerFaultError) instead of dropping the packet and going on. */
   failFast?: boolean;
+  /** Publish the counters here (at start, every progress tick and at the end): tinynf run --metrics. */
+  metrics?: MetricsServer;
 }
 
 export interface RunNfResult {
@@ -126,7 +129,7 @@ export function runNf(options: RunNfOptions): RunNfResult {
   try {
     summary = runLoop(nf, forwarders, handlers, {
       durationS: options.durationS,
-      onProgress: withNic(ports, options.onProgress),
+      onProgress: withNic(ports, options),
       // The NICs run inline, between rounds of polls; the NF sees simulated time (the offered load's time base).
       afterRound: () => {
         if (realTime) machine.advanceNs(Math.max(0, realNowNs() - simOffsetNs - machine.nowNs()));
@@ -139,7 +142,7 @@ export function runNf(options: RunNfOptions): RunNfResult {
     for (const w of wires) closeWire(w);
   }
   summary.nf = nf.counters();
-  return finish(def.name, options.model, summary, nf, machine.violations.length, ports.updateStatistics());
+  return finish(def.name, options.model, summary, nf, machine.violations.length, ports.updateStatistics(), options.metrics);
 }
 
 /** The same on two in-memory NICs running in a worker thread: the NF sees real time, as on hardware. */
@@ -165,13 +168,13 @@ function runOnSimWorker(options: RunNfOptions, config: unknown, traffic: SimTraf
       sim.addOutput(port, tap !== undefined ? { kind: 'tap', name: tap } : { kind: 'count' });
       if (traffic.pcaps !== undefined) sim.addOutput(port, pcapOutput(traffic.pcaps[port]));
     }
-    summary = runLoop(nf, forwarders, handlers, { durationS: options.durationS, onProgress: withNic(ports, options.onProgress), clock, nowNs: realNowNs });
+    summary = runLoop(nf, forwarders, handlers, { durationS: options.durationS, onProgress: withNic(ports, options), clock, nowNs: realNowNs });
     nic = ports.updateStatistics();
   } finally {
     violations = sim.stopSync().violations.length; // closes the wires; the worker thread exits
   }
   summary.nf = nf.counters();
-  return finish(options.definition.name, options.model, summary, nf, violations, nic);
+  return finish(options.definition.name, options.model, summary, nf, violations, nic, options.metrics);
 }
 
 function runOnHardware(options: RunNfOptions, config: unknown): RunNfResult {
@@ -183,14 +186,23 @@ function runOnHardware(options: RunNfOptions, config: unknown): RunNfResult {
   const nf = options.definition.create(config, { clock, ports: 2 });
   const { forwarders, handlers } = ports.attach(nf, { failFast: options.failFast });
   ports.updateStatistics(); // clear what the registers counted before the run (clear-on-read)
-  const summary = runLoop(nf, forwarders, handlers, { durationS: options.durationS, onProgress: withNic(ports, options.onProgress), clock, nowNs: realNowNs });
-  return finish(options.definition.name, options.model, summary, nf, 0, ports.updateStatistics());
+  const summary = runLoop(nf, forwarders, handlers, { durationS: options.durationS, onProgress: withNic(ports, options), clock, nowNs: realNowNs });
+  return finish(options.definition.name, options.model, summary, nf, 0, ports.updateStatistics(), options.metrics);
 }
 
 /** Progress with each port's NIC statistics, read (clear-on-read, accumulated) at each progress line. */
-function withNic(ports: DriverPorts, onProgress: ((p: Progress) => void) | undefined): ((p: Progress) => void) | undefined {
-  if (onProgress === undefined) return undefined;
-  return (p) => onProgress({ ...p, nic: ports.updateStatistics() });
+function withNic(ports: DriverPorts, options: RunNfOptions): ((p: Progress) => void) | undefined {
+  const { onProgress, metrics } = options;
+  if (onProgress === undefined && metrics === undefined) return undefined;
+  return (p) => {
+    const progress = { ...p, nic: ports.updateStatistics() };
+    metrics?.publish(sampleOf(options, progress.seconds, progress, progress.nic, progress.nf));
+    onProgress?.(progress);
+  };
+}
+
+function sampleOf(options: RunNfOptions, seconds: number, t: Totals, nic: NicCounters[], counters: Record<string, number>): MetricsSample {
+  return { nf: options.definition.name, model: options.model, seconds, ...totalsOf(t), nic, counters };
 }
 
 /** Frames the NICs dropped: missed for a full packet buffer (MPC) or for lack of a descriptor (QPRDC). */
@@ -198,8 +210,9 @@ function missedOf(nic: readonly NicCounters[]): number {
   return nic.reduce((n, c) => n + c.rxMissed + c.rxNoBufferDrops, 0);
 }
 
-function finish(name: string, model: DriverModel, summary: RunSummary, nf: NetworkFunction, violations: number, nic: NicCounters[]): RunNfResult {
+function finish(name: string, model: DriverModel, summary: RunSummary, nf: NetworkFunction, violations: number, nic: NicCounters[], metrics?: MetricsServer): RunNfResult {
   const nicMissed = missedOf(nic);
+  metrics?.publish({ nf: name, model, seconds: summary.seconds, ...totalsOf(summary), nic, counters: summary.nf });
   return {
     summary,
     nf,
@@ -273,4 +286,8 @@ function pcapOutput(path: string): OutputDescription {
 function round(v: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
+}
+
+function totalsOf(s: Totals): Totals {
+  return { rxPackets: s.rxPackets, txPackets: s.txPackets, droppedPackets: s.droppedPackets, handlerErrors: s.handlerErrors };
 }

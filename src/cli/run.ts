@@ -11,10 +11,11 @@ import { NETWORK_FUNCTIONS, loadConfigFile } from '../nf';
 import type { NfDefinition, NfFlag } from '../nf/config';
 import { fmtMpps } from '../app/run-loop';
 import { runNf } from '../app/run-nf';
+import { MetricsServer, parseMetricsAddress } from '../app/metrics';
 import { snakeCounters } from '../ixgbe/statistics';
 
 /** The options of `tinynf run` itself: an NF's configuration field may not take one of these flag names. */
-export const RUN_OPTIONS = ['sim', 'sim-thread', 'pci', 'model', 'duration', 'json', 'fail-fast', 'config', 'flows', 'offered-mpps', 'frame-size', 'tap', 'pcap', 'pcap-in', 'pcap-timing', 'capture', 'help'];
+export const RUN_OPTIONS = ['sim', 'sim-thread', 'pci', 'model', 'duration', 'json', 'fail-fast', 'config', 'flows', 'offered-mpps', 'frame-size', 'tap', 'pcap', 'pcap-in', 'pcap-timing', 'capture', 'metrics', 'help'];
 
 /** `PORT=FILE` values of a repeatable flag -> files by port (ports 0 and 1). */
 function portFiles(flag: string, values: unknown): (string | undefined)[] | undefined {
@@ -88,6 +89,7 @@ export const command: CommandModule = {
       .option('pcap', { type: 'string', describe: 'simulated ports also write the frames they transmit to pcap files: LAN.pcap,WAN.pcap' })
       .option('pcap-in', { type: 'string', array: true, describe: 'replay a pcap file into a simulated port: PORT=FILE (repeatable; replaces generated traffic)' })
       .option('pcap-timing', { type: 'string', default: 'fast', describe: "replay timing: 'fast' (as fast as the port takes frames) or 'captured' (the file's timestamps)" })
+      .option('metrics', { type: 'string', describe: 'serve Prometheus metrics at http://[HOST:]PORT/metrics (HOST default 127.0.0.1; PORT 0: any free port)' })
       .option('capture', { type: 'string', array: true, describe: 'write what a simulated port receives and transmits to a pcap file: PORT=FILE (repeatable)' });
     for (const [flag, f] of Object.entries(nfFlags(def))) b = b.option(flag, { type: f.type, describe: f.describe });
     return b;
@@ -134,7 +136,17 @@ export const command: CommandModule = {
     if ((pcapIn !== undefined || captures !== undefined) && args.pci !== undefined) throw new TinyNfError('--pcap-in and --capture are for simulated ports, not --pci');
     for (const f of pcapIn ?? []) if (f !== undefined && !fs.existsSync(f)) throw new TinyNfError(`--pcap-in: no such file ${f}`);
     const json = args.json === true;
-    const result = runNf({
+    let metrics: MetricsServer | undefined;
+    if (args.metrics !== undefined) {
+      const { host, port } = parseMetricsAddress(String(args.metrics));
+      metrics = MetricsServer.start(host, port);
+      metrics.publish({ nf: name, model, seconds: 0, rxPackets: 0, txPackets: 0, droppedPackets: 0, handlerErrors: 0, nic: [], counters: {} });
+      process.stderr.write(`metrics at http://${host.includes(':') ? `[${host}]` : host}:${metrics.port}/metrics\n`);
+    }
+    let result: ReturnType<typeof runNf>;
+    try {
+    result = runNf({
+      metrics,
       definition: def,
       config,
       model,
@@ -160,6 +172,9 @@ export const command: CommandModule = {
             `  ${Object.entries(p.nf).map(([k, v]) => `${k}=${v}`).join(' ')}\n`,
         ),
     });
+    } finally {
+      metrics?.stop();
+    }
     const s = result.summary;
     if (json) {
       process.stdout.write(JSON.stringify(result.json) + '\n');
