@@ -69,6 +69,7 @@ interface Common<D> {
 function show(raw: unknown): string {
   if (typeof raw === 'string') return `'${raw}'`;
   if (raw instanceof Uint8Array) return `bytes(${raw.length})`;
+  if (typeof raw === 'number') return String(raw);
   try {
     const s = JSON.stringify(raw);
     return s === undefined ? String(raw) : s.length > 60 ? s.slice(0, 57) + '...' : s;
