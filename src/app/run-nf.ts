@@ -23,6 +23,10 @@ export interface SimTraffic {
   rate?: number | 'line-rate';
   /** Frame size without FCS (default 60). */
   frameSize?: number;
+  /** Generated frames' L4 protocol (default: the NF's choice, else 'udp'). */
+  protocol?: 'udp' | 'tcp';
+  /** Which flow each generated frame belongs to (default 'round-robin'). */
+  order?: 'round-robin' | 'random';
   /** Use these TAP devices as the wires of port 0 and 1 instead of generated traffic. */
   taps?: [string, string];
   /** Run the NICs in a worker thread, in real time (SimWorker), instead of inline between rounds of polls. */
@@ -267,6 +271,8 @@ function generatorFor(def: NfDefinition, config: unknown, port: number, t: SimTr
     flows,
     rate,
     frameSize,
+    ...(t.protocol !== undefined ? { protocol: t.protocol } : {}),
+    ...(t.order !== undefined ? { order: t.order } : {}),
     seed: 1 + port,
     startNs,
   };

@@ -15,7 +15,7 @@ import { MetricsServer, parseMetricsAddress } from '../app/metrics';
 import { snakeCounters } from '../ixgbe/statistics';
 
 /** The options of `tinynf run` itself: an NF's configuration field may not take one of these flag names. */
-export const RUN_OPTIONS = ['sim', 'sim-thread', 'pci', 'model', 'duration', 'json', 'fail-fast', 'config', 'flows', 'offered-mpps', 'frame-size', 'tap', 'pcap', 'pcap-in', 'pcap-timing', 'capture', 'metrics', 'help'];
+export const RUN_OPTIONS = ['sim', 'sim-thread', 'pci', 'model', 'duration', 'json', 'fail-fast', 'config', 'flows', 'offered-mpps', 'frame-size', 'protocol', 'order', 'tap', 'pcap', 'pcap-in', 'pcap-timing', 'capture', 'metrics', 'help'];
 
 /** `PORT=FILE` values of a repeatable flag -> files by port (ports 0 and 1). */
 function portFiles(flag: string, values: unknown): (string | undefined)[] | undefined {
@@ -85,6 +85,8 @@ export const command: CommandModule = {
       .option('flows', { type: 'number', describe: 'simulated traffic: flows per port (default: chosen by the NF, else 1000)' })
       .option('offered-mpps', { type: 'string', describe: "simulated traffic: Mpps per port, or 'line-rate' (default)" })
       .option('frame-size', { type: 'number', describe: 'simulated traffic: frame size without FCS (default 60)' })
+      .option('protocol', { type: 'string', describe: "simulated traffic: 'udp' (default) or 'tcp'" })
+      .option('order', { type: 'string', describe: "simulated traffic: flows 'round-robin' (default) or 'random'" })
       .option('tap', { type: 'string', describe: 'simulated ports use these TAP devices as wires: LAN,WAN (see tinynf lab)' })
       .option('pcap', { type: 'string', describe: 'simulated ports also write the frames they transmit to pcap files: LAN.pcap,WAN.pcap' })
       .option('pcap-in', { type: 'string', array: true, describe: 'replay a pcap file into a simulated port: PORT=FILE (repeatable; replaces generated traffic)' })
@@ -135,6 +137,10 @@ export const command: CommandModule = {
     if (timing !== 'fast' && timing !== 'captured') throw new TinyNfError(`--pcap-timing is 'fast' or 'captured', got '${timing}'`);
     if ((pcapIn !== undefined || captures !== undefined) && args.pci !== undefined) throw new TinyNfError('--pcap-in and --capture are for simulated ports, not --pci');
     for (const f of pcapIn ?? []) if (f !== undefined && !fs.existsSync(f)) throw new TinyNfError(`--pcap-in: no such file ${f}`);
+    const protocol = args.protocol === undefined ? undefined : String(args.protocol);
+    if (protocol !== undefined && protocol !== 'udp' && protocol !== 'tcp') throw new TinyNfError(`--protocol is 'udp' or 'tcp', got '${protocol}'`);
+    const order = args.order === undefined ? undefined : String(args.order);
+    if (order !== undefined && order !== 'round-robin' && order !== 'random') throw new TinyNfError(`--order is 'round-robin' or 'random', got '${order}'`);
     const json = args.json === true;
     let metrics: MetricsServer | undefined;
     if (args.metrics !== undefined) {
@@ -157,6 +163,8 @@ export const command: CommandModule = {
         flows: args.flows === undefined ? undefined : Number(args.flows),
         rate,
         frameSize: args['frame-size'] === undefined ? undefined : Number(args['frame-size']),
+        protocol: protocol as 'udp' | 'tcp' | undefined,
+        order: order as 'round-robin' | 'random' | undefined,
         taps,
         pcaps,
         pcapIn,

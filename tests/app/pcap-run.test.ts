@@ -53,6 +53,19 @@ describe('tinynf run --pcap-in / --capture', () => {
     }
   });
 
+  it('generator flags shape the traffic: --protocol tcp --flows 3 --frame-size 100, as the capture shows', () => {
+    const r = tinynf('run', 'nop', '--sim', '--duration', '0.2', '--json', '--protocol', 'tcp', '--flows', '3', '--frame-size', '100', '--capture', '0=g.pcap');
+    expect(r.status).toBe(0);
+    const records = readPcap(path.join(dir, 'g.pcap')).records;
+    expect(records.length).toBeGreaterThan(10);
+    // port 0 received its TCP frames and transmitted port 1's (also TCP)
+    expect(records.every((x) => x.data[23] === 6)).toBe(true); // IPv4 protocol TCP
+    expect(new Set(records.map((x) => x.data.length))).toEqual(new Set([100]));
+    const sources = new Set(records.filter((x) => x.data[26] === 10 && x.data[27] === 0).map((x) => x.data[29])); // LAN flows vary the source
+    expect(sources.size).toBe(3);
+    expect(tinynf('run', 'nop', '--sim', '--protocol', 'icmp').stderr).toBe("tinynf: --protocol is 'udp' or 'tcp', got 'icmp'\n");
+  });
+
   it('rejects bad values in one line', () => {
     expect(tinynf('run', 'nop', '--sim', '--pcap-in', '2=in.pcap').stderr).toBe("tinynf: --pcap-in takes PORT=FILE with PORT 0 (LAN) or 1 (WAN), got '2=in.pcap'\n");
     expect(tinynf('run', 'nop', '--sim', '--pcap-in', '0=none.pcap').stderr).toBe('tinynf: --pcap-in: no such file none.pcap\n');
