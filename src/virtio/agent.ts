@@ -11,6 +11,7 @@
 import { Environment, TinyNfError } from '../env/environment';
 import type { Forwarder, ForwarderStats } from '../ixgbe/forwarder';
 import type { PacketHandler } from '../ixgbe/handler';
+import { HandlerFaults } from '../ixgbe/handler-faults';
 import { VirtioNetDevice, Virtqueue } from './device';
 import * as S from './spec';
 
@@ -35,6 +36,8 @@ export interface VirtioAgentStats extends ForwarderStats {
 export class VirtioAgent implements Forwarder {
   readonly outputsCount: number;
   readonly stats: VirtioAgentStats;
+  /** What a throwing handler or a bad length does (src/ixgbe/handler-faults.ts: drop the packet, count, report once). */
+  faults: HandlerFaults = new HandlerFaults();
   /** Pre-made views of each buffer's frame (after the virtio_net_hdr), by descriptor id. */
   readonly packets: readonly Uint8Array[];
   readonly views: readonly DataView[];
@@ -82,7 +85,7 @@ export class VirtioAgent implements Forwarder {
     this.header = header;
     this.capacity = BUFFER_BYTES - header;
     this.slots = slots;
-    this.stats = { rxPackets: 0, txPackets: new Array<number>(outputs.length).fill(0), droppedPackets: 0, invalidLengths: 0, deviceErrors: 0, notifications: 0 };
+    this.stats = { rxPackets: 0, txPackets: new Array<number>(outputs.length).fill(0), droppedPackets: 0, handlerErrors: 0, invalidLengths: 0, deviceErrors: 0, notifications: 0 };
     this.outputs = new Uint8Array(outputs.length);
     this.refs = new Uint8Array(slots);
     this.txAvailIdx = new Int32Array(outputs.length);
@@ -142,7 +145,17 @@ export class VirtioAgent implements Forwarder {
         continue;
       }
       this.stats.rxPackets++;
-      const length = handler(packets[id], views[id], len - header, outputs);
+      let length: number;
+      try {
+        length = handler(packets[id], views[id], len - header, outputs);
+      } catch (e) {
+        // the packet is dropped (its buffer goes back to receive) before the fault is reported or rethrown
+        outputs.fill(0);
+        this.transmit(id, 0);
+        this.rxUsedSeen = seen;
+        this.faults.threw(this.stats, e);
+        continue;
+      }
       this.transmit(id, length);
     }
     this.rxUsedSeen = seen;
@@ -153,8 +166,10 @@ export class VirtioAgent implements Forwarder {
   /** Queue buffer `id` with `length` on every output chosen in `outputs` (then zeroed), or give it back if none. */
   private transmit(id: number, length: number): void {
     const outputs = this.outputs;
-    if (!(length > 0 && length <= this.capacity)) {
-      if (length !== 0) this.stats.invalidLengths++;
+    let bad = false;
+    if (!(length > 0 && length <= this.capacity && (length | 0) === length)) {
+      bad = length !== 0;
+      if (bad) this.stats.invalidLengths++;
       outputs.fill(0);
     }
     let holders = 0;
@@ -172,6 +187,7 @@ export class VirtioAgent implements Forwarder {
     if (holders === 0) {
       this.stats.droppedPackets++;
       this.recycle(id);
+      if (bad) this.faults.badLength(this.stats, length, this.capacity);
       return;
     }
     // Section 5.1.6.2 Packet Transmission: no offload negotiated, so flags = 0, gso_type = VIRTIO_NET_HDR_GSO_NONE (0),

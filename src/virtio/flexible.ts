@@ -6,6 +6,7 @@
 import { Environment, TinyNfError } from '../env/environment';
 import type { Forwarder, ForwarderStats } from '../ixgbe/forwarder';
 import type { PacketHandler } from '../ixgbe/handler';
+import { HandlerFaults } from '../ixgbe/handler-faults';
 import { VirtioNetDevice, Virtqueue } from './device';
 import * as S from './spec';
 
@@ -45,6 +46,8 @@ class QueueState {
 export class VirtioFlexibleForwarder implements Forwarder {
   readonly outputsCount: number;
   readonly stats: VirtioFlexibleStats;
+  /** What a throwing handler or a bad length does (src/ixgbe/handler-faults.ts). */
+  faults: HandlerFaults = new HandlerFaults();
   private readonly header: number;
   private readonly capacity: number;
   private readonly packets: Uint8Array[] = [];
@@ -73,7 +76,7 @@ export class VirtioFlexibleForwarder implements Forwarder {
     for (const o of outputs) o.tx.claim(`transmit on ${o.address}`);
     this.capacity = BUFFER_BYTES - this.header;
     this.outputsCount = outputs.length;
-    this.stats = { rxPackets: 0, txPackets: new Array<number>(outputs.length).fill(0), droppedPackets: 0, invalidLengths: 0, deviceErrors: 0, copies: 0, txDropped: 0, notifications: 0 };
+    this.stats = { rxPackets: 0, txPackets: new Array<number>(outputs.length).fill(0), droppedPackets: 0, handlerErrors: 0, invalidLengths: 0, deviceErrors: 0, copies: 0, txDropped: 0, notifications: 0 };
     const memory = env.allocateDma(POOL_SIZE * BUFFER_BYTES);
     this.halves = new Uint16Array(memory.buffer, memory.byteOffset, (POOL_SIZE * BUFFER_BYTES) / 2);
     this.physLow = new Uint32Array(POOL_SIZE);
@@ -144,7 +147,22 @@ export class VirtioFlexibleForwarder implements Forwarder {
     const outputs = this.outputs;
     for (let i = 0; i < n; i++) {
       const b = this.received[i];
-      const length = handler(this.packets[b], this.views[b], this.lengths[b], outputs);
+      let length: number;
+      try {
+        length = handler(this.packets[b], this.views[b], this.lengths[b], outputs);
+      } catch (e) {
+        outputs.fill(0);
+        this.dispatch(b, 0); // dropped: the buffer goes back to the pool
+        try {
+          this.faults.threw(this.stats, e);
+        } catch (stop) {
+          // fail-fast: the rest of the batch is given back before the error goes up
+          for (let j = i + 1; j < n; j++) this.free(this.received[j]);
+          this.publish(this.rx);
+          throw stop;
+        }
+        continue;
+      }
       this.dispatch(b, length);
     }
     for (let k = 0; k < this.outputsCount; k++) this.send(k);
@@ -192,9 +210,13 @@ export class VirtioFlexibleForwarder implements Forwarder {
 
   private dispatch(b: number, length: number): void {
     const outputs = this.outputs;
-    if (!(length > 0 && length <= this.capacity)) {
-      if (length !== 0) this.stats.invalidLengths++;
+    const returned = length;
+    let bad = false;
+    if (!(length > 0 && length <= this.capacity && (length | 0) === length)) {
+      bad = length !== 0;
+      if (bad) this.stats.invalidLengths++;
       outputs.fill(0);
+      length = 0;
     }
     this.lengths[b] = length;
     let used = false;
@@ -219,6 +241,7 @@ export class VirtioFlexibleForwarder implements Forwarder {
       this.free(b);
       this.stats.droppedPackets++;
     }
+    if (bad) this.faults.badLength(this.stats, returned, this.capacity);
   }
 
   /** Put output k's batch in free transmit descriptors (address, length, zeroed header), then publish. */

@@ -4,6 +4,7 @@ import { PciAddress, PciBarEnvironment, TinyNfError } from '../env/environment';
 import type { Forwarder } from '../ixgbe/forwarder';
 import type { PacketHandler } from '../ixgbe/handler';
 import type { NetworkFunction } from '../nf/network-function';
+import { HandlerFault, HandlerFaults, defaultFaultReport } from '../ixgbe/handler-faults';
 import { VirtioAgent } from './agent';
 import { VirtioNetDevice } from './device';
 import { VirtioFlexibleForwarder } from './flexible';
@@ -25,11 +26,22 @@ export class VirtioPorts {
   }
 
   /** Forwarders and handlers for `nf`: entry i receives on port i (null where the NF gives port i no outputs). */
-  attach(nf: NetworkFunction): { forwarders: (Forwarder | null)[]; handlers: (PacketHandler | null)[] } {
+  attach(nf: NetworkFunction, faults: { failFast?: boolean; report?: ((fault: HandlerFault) => void) | null } = {}): { forwarders: (Forwarder | null)[]; handlers: (PacketHandler | null)[] } {
     const ports = this.addresses.length;
     if (nf.outputPorts.length > ports || nf.handlers.length > ports) {
       throw new TinyNfError(`NF ${nf.name} wants ${nf.outputPorts.length} ports, ${ports} are set up`);
     }
+    // the first fault of the NF is reported once, whichever port's handler it comes from (as DriverPorts does)
+    const report = faults.report === undefined ? defaultFaultReport : faults.report;
+    let reported = false;
+    const reportOnce =
+      report === null
+        ? null
+        : (fault: HandlerFault): void => {
+            if (reported) return;
+            reported = true;
+            report(fault);
+          };
     const forwarders: (Forwarder | null)[] = [];
     const handlers: (PacketHandler | null)[] = [];
     for (let i = 0; i < ports; i++) {
@@ -45,7 +57,9 @@ export class VirtioPorts {
       }
       const input = this.devices[i];
       const outputs = outs.map((p) => this.devices[p]);
-      forwarders.push(this.model === 'restricted' ? new VirtioAgent(this.env, input, outputs) : new VirtioFlexibleForwarder(this.env, input, outputs));
+      const f = this.model === 'restricted' ? new VirtioAgent(this.env, input, outputs) : new VirtioFlexibleForwarder(this.env, input, outputs);
+      f.faults = new HandlerFaults({ nf: nf.name, port: i, failFast: faults.failFast, report: reportOnce });
+      forwarders.push(f);
       handlers.push(handler);
     }
     return { forwarders, handlers };
