@@ -7,6 +7,7 @@ import { VirtioAgent } from '../../src/virtio/agent';
 import { VirtioNetDevice, Virtqueue } from '../../src/virtio/device';
 import { VirtioFlexibleForwarder } from '../../src/virtio/flexible';
 import { findVirtioCaps } from '../../src/virtio/transport';
+import { HandlerFaultError, HandlerFaults } from '../../src/ixgbe/handler-faults';
 import * as S from '../../src/virtio/spec';
 
 /** DMA memory from plain SharedArrayBuffers; physical address = a per-allocation base. */
@@ -256,5 +257,38 @@ describe('virtio queue layout and capabilities', () => {
     // no capability list at all: one clear error
     const empty = new Uint8Array(256);
     expect(() => findVirtioCaps((off) => new DataView(empty.buffer).getUint32(off, true), '0000:00:10.0')).toThrow(/no PCI capabilities list/);
+  });
+});
+
+describe.each(models)('virtio %s forwarder: handler faults (docs/contracts.md)', (_name, create) => {
+  test('a throwing handler drops the packet, counts it, reports once; with failFast the error stops the poll', () => {
+    const dma = new FakeDma();
+    const a = new FakePort(dma, 'a', 8);
+    const b = new FakePort(dma, 'b', 8);
+    const f = create(dma, a, [b]);
+    const reports: unknown[] = [];
+    f.faults = new HandlerFaults({ nf: 'test', port: 0, report: (fault) => reports.push(fault.error) });
+    const handler = (p: Uint8Array, _v: DataView, length: number, out: Uint8Array) => {
+      out[0] = 1;
+      if (p[0] === 0xff) throw new Error('boom');
+      return length;
+    };
+    const boom = frame(1);
+    boom[0] = 0xff;
+    // 20 faults through an 8-entry queue: each faulting packet's buffer goes back to receive
+    for (let i = 0; i < 20; i++) {
+      expect(a.receive(boom)).toBe(true);
+      f.poll(handler);
+    }
+    expect(f.stats.handlerErrors).toBe(20);
+    expect(f.stats.droppedPackets).toBe(20);
+    expect(reports.map((e) => (e as Error).message)).toEqual(['boom']);
+    expect(b.takeTransmits()).toEqual([]);
+    expect(a.receive(frame(2))).toBe(true);
+    f.poll(handler);
+    expect(b.takeTransmits().map((x) => Array.from(x))).toEqual([Array.from(frame(2))]);
+    f.faults = new HandlerFaults({ nf: 'test', port: 0, failFast: true, report: null });
+    expect(a.receive(boom)).toBe(true);
+    expect(() => f.poll(handler)).toThrow(HandlerFaultError);
   });
 });
