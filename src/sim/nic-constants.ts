@@ -29,6 +29,8 @@ export interface NicStats {
   rxNoDescriptor: number;
   /** Of rxMissed: undersize frames (runts, < 64 bytes with FCS) dropped by the MAC (RUC). */
   rxUndersize: number;
+  /** Of rxMissed: frames over the maximum size (MAXFRS.MFS with HLREG0.JUMBOEN, else 1518 bytes) dropped (ROC). */
+  rxOversize: number;
   txPackets: number;
   txBytes: number;
   txNullDescriptors: number;

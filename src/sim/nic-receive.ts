@@ -5,8 +5,10 @@ import type { MemoryRegion } from './memory';
 import * as C from './pci-config';
 import type { RxQueueState } from './queues';
 import * as R from './registers';
-import { FCS_BYTES, MIN_FRAME_BYTES, RX_BURST, WIRE_OVERHEAD_BYTES } from './nic-constants';
+import { STANDARD_MAX_FRAME_WITH_FCS } from './registers';
+import { FCS_BYTES, MAX_FRAME_BYTES, MIN_FRAME_BYTES, RX_BURST, WIRE_OVERHEAD_BYTES } from './nic-constants';
 import { hex } from './nic-watch';
+import { countInRegister } from './nic-statistics';
 import type { SimNic } from './nic';
 
 /** Whether receive is possible at all now (Section 4.6.7: RXCTRL.RXEN, security path, bus mastering, queue 0). */
@@ -76,11 +78,11 @@ export function receiveFrames(nic: SimNic, nowNs: number): boolean {
 export function countDropped(nic: SimNic, n: number): void {
   nic.stats.rxMissed += n;
   if (!receiving(nic)) {
-    nic.hwStore(R.MPC(0) >>> 2, nic.regs[R.MPC(0) >>> 2] + n);
+    countInRegister(nic, R.MPC(0), n);
     return;
   }
   nic.stats.rxNoDescriptor += n;
-  nic.hwStore(R.QPRDC(0) >>> 2, nic.regs[R.QPRDC(0) >>> 2] + n);
+  countInRegister(nic, R.QPRDC(0), n);
 }
 
 /**
@@ -105,7 +107,18 @@ export function deliver(nic: SimNic, length: number, nowNs: number): boolean {
     // runts only come from inputs that hand over short frames as they are (e.g. QueueInput in tests).
     nic.stats.rxMissed++;
     nic.stats.rxUndersize++;
-    nic.hwStore(R.RUC >>> 2, nic.regs[R.RUC >>> 2] + 1);
+    countInRegister(nic, R.RUC, 1);
+    countInRegister(nic, R.RLEC, 1);
+    return true;
+  }
+  if (length + FCS_BYTES > STANDARD_MAX_FRAME_WITH_FCS && length + FCS_BYTES > maxFrameBytes(nic)) {
+    // Section 8.2.3.22.8 HLREG0.JUMBOEN / 8.2.3.22.13 MAXFRS: a frame longer than the maximum is dropped, counted in
+    // ROC (Section 8.2.3.23.7: oversize with a good CRC) and RLEC (Section 8.2.3.23.5: a length error is an accepted
+    // frame that is undersized or oversized; INTERPRETATION: counted in both). Never written to memory, never split.
+    nic.stats.rxMissed++;
+    nic.stats.rxOversize++;
+    countInRegister(nic, R.ROC, 1);
+    countInRegister(nic, R.RLEC, 1);
     return true;
   }
   const q = nic.rxQueues[0];
@@ -123,7 +136,7 @@ export function deliver(nic: SimNic, length: number, nowNs: number): boolean {
       // Section 8.2.3.8.7 SRRCTL.DROP_EN: dropped when no descriptor is available (QPRDC counts it)
       nic.stats.rxMissed++;
       nic.stats.rxNoDescriptor++;
-      nic.hwStore(R.QPRDC(0) >>> 2, nic.regs[R.QPRDC(0) >>> 2] + 1);
+      countInRegister(nic, R.QPRDC(0), 1);
       return true;
     }
     nic.heldLength = length;
@@ -171,7 +184,7 @@ export function deliver(nic: SimNic, length: number, nowNs: number): boolean {
  */
 export function directRxPossible(nic: SimNic, max: number): boolean {
   const q = nic.rxQueues[0];
-  if (!nic.crcStripMac || max > q.bufferBytes || (nic.configWords[C.CFG_COMMAND >>> 2] & C.COMMAND_BUS_MASTER_ENABLE) === 0) return false;
+  if (!nic.crcStripMac || max > q.bufferBytes || max + FCS_BYTES > maxFrameBytes(nic) || (nic.configWords[C.CFG_COMMAND >>> 2] & C.COMMAND_BUS_MASTER_ENABLE) === 0) return false;
   return q.dcaWarned || (nic.regs[(q.base + R.DCA_RXCTRL_OFF) >>> 2] & R.DCA_RXCTRL_BIT12) === 0;
 }
 
@@ -210,7 +223,7 @@ export function completeDirectRx(nic: SimNic, length: number): void {
 }
 
 export function countMissed(nic: SimNic): void {
-  nic.hwStore(R.MPC(0) >>> 2, nic.regs[R.MPC(0) >>> 2] + 1);
+  countInRegister(nic, R.MPC(0), 1);
 }
 
 /** Section 7.1.1.1 L2 filtering: promiscuous bits, broadcast (BAM/MPE), exact unicast match against RAL/RAH. */
@@ -258,3 +271,14 @@ export function writeBackRx(q: RxQueueState, d: number, chunk: number, last: boo
   }
 }
 
+
+/**
+ * The largest frame (bytes, with the FCS) the port receives: MAXFRS.MFS with HLREG0.JUMBOEN, else 1518 (Section
+ * 8.2.3.22.8), and never more than the simulator's staging buffers hold. MAXFRS is read live (a storage register the
+ * NIC does not watch: its value at the time of the frame is what counts).
+ */
+export function maxFrameBytes(nic: SimNic): number {
+  if (!nic.jumbo) return STANDARD_MAX_FRAME_WITH_FCS;
+  const mfs = nic.regs[R.MAXFRS >>> 2] >>> R.MAXFRS_MFS_SHIFT;
+  return mfs < MAX_FRAME_BYTES ? mfs : MAX_FRAME_BYTES;
+}

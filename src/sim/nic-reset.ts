@@ -4,6 +4,7 @@ import * as R from './registers';
 import { writeResetValues } from './reset';
 import { RESET_DURATION_NS } from './nic-constants';
 import { hex, registerName } from './nic-watch';
+import { resetStatistics } from './nic-statistics';
 import type { SimNic } from './nic';
 
 export function powerOnReset(nic: SimNic): void {
@@ -54,6 +55,8 @@ export function startReset(nic: SimNic, nowNs: number): void {
     if (w === wCtrl) continue; // last, below: a driver that sees CTRL.RST clear must see the whole reset
     const want = image[w];
     const value = regs[w];
+    // (the shadow of a word the NIC does not watch is refreshed by a rotating window, SimNic.refreshUnwatched: a write
+    // older than one refresh round is not mistaken for one made after the reset)
     if (stalled && value !== shadow[w]) {
       kept++; // the driver's write, made after the reset: left for the scan
     } else if (value !== want) {
@@ -116,6 +119,7 @@ export function finishReset(nic: SimNic): void {
 }
 
 export function clearState(nic: SimNic): void {
+  resetStatistics(nic);
   for (const q of nic.rxQueues) {
     q.disable();
     q.head = 0;

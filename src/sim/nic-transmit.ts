@@ -69,14 +69,16 @@ export function transmitQueue(nic: SimNic, q: TxQueueState, nowNs: number): bool
     if ((w2 & R.TX_CMD_RS) !== 0) {
       if (q.headWriteBack) {
         Atomics.store(q.headWords, q.headIndex, head);
-      } else if ((w2 & R.TX_CMD_DEXT) !== 0) {
-        Atomics.store(ring, d + 3, R.TX_W3_DD); // advanced write-back: STA in bits 3:0, the rest reserved (0)
       } else {
-        Atomics.store(ring, d + 3, ring[d + 3] | R.TX_W3_DD); // legacy: STA.DD, CSS/VLAN kept
+        // advanced write-back: STA in bits 3:0, the rest reserved (0); legacy: STA.DD, CSS/VLAN kept
+        const w3 = (w2 & R.TX_CMD_DEXT) !== 0 ? R.TX_W3_DD : (ring[d + 3] | R.TX_W3_DD) >>> 0;
+        Atomics.store(ring, d + 3, w3);
+        q.snapshot[d + 3] = w3; // the NIC's own write is not software modifying the descriptor (tail-lap check)
       }
     }
   }
   if (head === start) return false;
+  if (q.consumed < size) q.consumed += head > start ? head - start : head + size - start;
   nic.hwStore((q.base + R.TDH_OFF) >>> 2, head);
   return true;
 }

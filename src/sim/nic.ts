@@ -19,6 +19,7 @@ import { pollDuringReset, powerOnReset, reloadState, startReset } from './nic-re
 import { transmit } from './nic-transmit';
 import * as W from './nic-watch';
 import { buildWatchList, hex, registerName } from './nic-watch';
+import { StatisticsBase, readStatistic, updateStatisticsRegisters } from './nic-statistics';
 
 export { FCS_BYTES, MAX_FRAME_BYTES, MIN_FRAME_BYTES, RESET_DURATION_NS, RX_BURST, STAGING_BYTES, WIRE_OVERHEAD_BYTES } from './nic-constants';
 export type { NicStats, TxPacing } from './nic-constants';
@@ -61,6 +62,12 @@ export interface SimNicOptions {
  * engine (nic-receive.ts) and the transmit engine (nic-transmit.ts) are functions over this state. Members without
  * an access modifier that are not documented as public API are internal to src/sim/nic*.ts.
  */
+/** How long a rewritten descriptor at an unchanged tail is tolerated (a driver preparing descriptors) before tx-tail-lap-suspected. */
+const TAIL_LAP_SUSPECT_NS = 1_000_000;
+
+/** Unwatched words refreshed per full poll (SimNic.refreshUnwatched): BAR0 in 2,048 full polls. */
+const UNWATCHED_REFRESH_WORDS = 64;
+
 export class SimNic {
   readonly address: string;
   readonly bar0: SharedArrayBuffer;
@@ -72,6 +79,7 @@ export class SimNic {
     rxFiltered: 0,
     rxNoDescriptor: 0,
     rxUndersize: 0,
+    rxOversize: 0,
     txPackets: 0,
     txBytes: 0,
     txNullDescriptors: 0,
@@ -102,6 +110,7 @@ export class SimNic {
   /** Register word -> index in the watch list, or -1. */
   readonly watchIndexOf: Int32Array;
   scanCursor = 0;
+  unwatchedCursor = 0;
 
   readonly rxQueues: RxQueueState[] = [];
   readonly txQueues: TxQueueState[] = [];
@@ -116,6 +125,8 @@ export class SimNic {
   secRxDisabled = false;
   transmitEnable = false;
   crcStripMac = true;
+  /** HLREG0.JUMBOEN: frames up to MAXFRS.MFS instead of 1518 bytes (with the FCS). */
+  jumbo = false;
   crcStripDma = false;
   txPad = true;
   txCrc = true;
@@ -263,51 +274,79 @@ export class SimNic {
 
   /**
    * One poll at time `nowNs`: notice register writes (`scanWords` watched words from a rotating cursor; all of them
-   * by default), then do the DMA work that is due. Returns true if anything happened.
+   * by default), then do the DMA work that is due. Returns true if anything happened. = observe() then work().
    */
   poll(nowNs: number, scanWords = -1): boolean {
+    return this.work(nowNs, this.observe(nowNs, scanWords));
+  }
+
+  /** Only the data path (tails, no control-register scan): what an inline step between driver actions needs. */
+  pollDataPath(nowNs: number): boolean {
+    return this.work(nowNs, this.observe(nowNs, 0));
+  }
+
+  /**
+   * The first half of a poll: notice register writes (CTRL, then `scanWords` of the watch list, -1 = all, then the
+   * tail of every enabled queue). A machine with several ports observes every port before any port does DMA work,
+   * so that no port's receive runs ahead of a tail another port has not looked at yet (docs/simulator.md, "No
+   * silent tail laps"). Returns true if anything changed.
+   */
+  observe(nowNs: number, scanWords: number): boolean {
+    this.observedBusy = this.observeRegisters(nowNs, scanWords);
+    return this.observedBusy;
+  }
+
+  /** What observe() found at the last poll (pollAll hands it to work()). */
+  observedBusy = false;
+
+  private observeRegisters(nowNs: number, scanWords: number): boolean {
     this.polls++;
     let busy = false;
     if (this.resetting) {
       busy = pollDuringReset(this, nowNs);
-      if (this.resetting) {
-        this.lastPollNs = nowNs;
-        if (!busy) this.idlePolls++;
-        return busy;
-      }
+      if (this.resetting) return busy;
     }
     // CTRL every poll (a reset must be noticed at once, see startReset), then a window of the watch list
     if (this.regs[R.CTRL >>> 2] !== this.shadow[R.CTRL >>> 2]) {
       this.handle(this.watchIndexOf[R.CTRL >>> 2], nowNs);
       busy = true;
     }
-    if (this.resetting) {
-      this.lastPollNs = nowNs;
-      return true;
+    if (this.resetting) return true;
+    if (scanWords !== 0) {
+      if (this.scan(nowNs, scanWords)) busy = true;
+      this.refreshUnwatched(scanWords < 0 ? UNWATCHED_REFRESH_WORDS : scanWords);
     }
-    if (this.scan(nowNs, scanWords)) busy = true;
     if (this.scanActiveTails(nowNs)) busy = true;
-    if (receive(this, nowNs)) busy = true;
-    if (transmit(this, nowNs)) busy = true;
-    this.lastPollNs = nowNs;
-    if (!busy) this.idlePolls++;
     return busy;
   }
 
-  /** Only the data path (no control-register scan): what an inline step between driver actions needs. */
-  pollDataPath(nowNs: number): boolean {
-    this.polls++;
-    let busy = false;
-    if (this.resetting) {
-      busy = pollDuringReset(this, nowNs);
-    } else {
-      busy = this.scanActiveTails(nowNs);
+  /** The second half of a poll (after observe()): the receive and transmit DMA work that is due at `nowNs`. */
+  work(nowNs: number, observedBusy: boolean): boolean {
+    let busy = observedBusy;
+    if (!this.resetting) {
       if (receive(this, nowNs)) busy = true;
       if (transmit(this, nowNs)) busy = true;
     }
     this.lastPollNs = nowNs;
     if (!busy) this.idlePolls++;
     return busy;
+  }
+
+  /**
+   * Copy `count` register words the NIC does not watch into the shadow (a rotating window over BAR0). The shadow of
+   * an unwatched word only matters to a reset after a stall (startReset: a word differing from its shadow is taken
+   * as written after the reset); this keeps old writes (a previous process's) from being taken so.
+   */
+  refreshUnwatched(count: number): void {
+    const regs = this.regs;
+    const shadow = this.shadow;
+    const index = this.watchIndexOf;
+    let w = this.unwatchedCursor;
+    for (let k = 0; k < count; k++) {
+      if (index[w] < 0) shadow[w] = regs[w];
+      w = w + 1 === R.BAR0_WORDS ? 0 : w + 1;
+    }
+    this.unwatchedCursor = w;
   }
 
   /** Receive a frame as if it came from the wire now (bypassing the input; used by loopback and tests). */
@@ -383,13 +422,42 @@ export class SimNic {
     }
     const active = this.activeTx;
     for (let k = 0; k < active.length; k++) {
-      const w = (active[k].base + R.TDT_OFF) >>> 2;
+      const q = active[k];
+      const w = (q.base + R.TDT_OFF) >>> 2;
       if (this.regs[w] !== this.shadow[w]) {
         this.handle(this.watchIndexOf[w], nowNs);
         changed = true;
+      } else if (q.head === q.tail && q.consumed >= q.size && !q.lapWarned) {
+        this.checkTailLap(q, nowNs);
       }
     }
     return changed;
+  }
+
+  /**
+   * A transmit queue whose descriptors the NIC has all consumed, and whose TDT did not change: if the descriptor at
+   * the tail is no longer what the NIC consumed there (software rewrote it) and stays so for TAIL_LAP_SUSPECT_NS, the
+   * driver may have advanced the tail by exactly one ring between two polls, which the NIC cannot tell from no
+   * advance (Section 7.2.3.3: tail == head means the NIC owns nothing). Reported as a warning, once per enabling.
+   * A lap that rewrites the descriptors identically (same length and flags) stays invisible: docs/simulator.md.
+   */
+  checkTailLap(q: TxQueueState, nowNs: number): void {
+    if (q.unchanged(q.tail)) {
+      q.lapSince = -1;
+      return;
+    }
+    if (q.lapSince < 0) {
+      q.lapSince = nowNs;
+      return;
+    }
+    if (nowNs - q.lapSince < TAIL_LAP_SUSPECT_NS) return;
+    q.lapWarned = true;
+    this.checker.warning(
+      nowNs,
+      'tx-tail-lap-suspected',
+      `TDT(${q.index})`,
+      `descriptor ${q.tail} rewritten ${((nowNs - q.lapSince) / 1000).toFixed(0)} us ago while the NIC owns none and TDT stays ${q.tail}: a tail advance of exactly ${q.size} descriptors (one ring) is invisible to the NIC, those frames are not sent`,
+    );
   }
 
   handle(i: number, nowNs: number): void {
@@ -404,7 +472,7 @@ export class SimNic {
     const param = this.watchParams[i];
     switch (this.watchKinds[i]) {
       case W.K_CTRL:
-        return this.onCtrl(w, value, nowNs);
+        return this.onCtrl(w, old, value, nowNs);
       case W.K_READ_ONLY:
         this.hwStore(w, old);
         return;
@@ -491,13 +559,19 @@ export class SimNic {
 
   // ------------------------------------------------------------------ global registers
 
-  onCtrl(w: number, value: number, nowNs: number): void {
+  onCtrl(w: number, old: number, value: number, nowNs: number): void {
     if ((value & R.CTRL_RST) !== 0) {
       startReset(this, nowNs);
       return;
     }
     if ((value & R.CTRL_LNK_RST) !== 0) this.hwUpdate(w, value, value & ~R.CTRL_LNK_RST); // link reset: instant
     const disable = (value & R.CTRL_MASTER_DISABLE) !== 0;
+    if (!disable && this.masterDisabled) {
+      // Drivers set MASTER_DISABLE before CTRL.RST, and the reset clears it. Software clearing it is allowed, but it is
+      // also what a reset pulse shorter than a poll interval looks like (RST set and cleared between two polls: the
+      // device never saw it; docs/simulator.md, "Sampling limits"): say so, the driver may believe it reset the port.
+      this.checker.warning(nowNs, 'reset-pulse-missed', 'CTRL', `CTRL ${hex(old)} -> ${hex(value)}: MASTER_DISABLE cleared without a CTRL.RST the NIC saw`);
+    }
     if (disable !== this.masterDisabled) {
       this.masterDisabled = disable;
       // Section 5.2.5.3.2: STATUS.PCIe Master Enable Status clears once no master request is pending (at once here)
@@ -539,6 +613,7 @@ export class SimNic {
     this.crcStripMac = (value & R.HLREG0_RXCRCSTRP) !== 0;
     this.txPad = (value & R.HLREG0_TXPADEN) !== 0;
     this.loopback = (value & R.HLREG0_LPBK) !== 0;
+    this.jumbo = (value & R.HLREG0_JUMBOEN) !== 0;
   }
 
   applyFctrl(value: number): void {
@@ -708,6 +783,7 @@ export class SimNic {
       }
     }
     this.moveTail(q, value, nowNs, 'TDT', 'tx-tail-out-of-ring', 'tx-tail-backwards');
+    q.lapSince = -1;
   }
 
   // ------------------------------------------------------------------ shared queue logic
@@ -792,17 +868,19 @@ export class SimNic {
 
   // ------------------------------------------------------------------ transmit data path (Section 7.2)
 
-  // ------------------------------------------------------------------ statistics registers
+  // ------------------------------------------------------------------ statistics registers (nic-statistics.ts)
 
-  /** Mirror the counters into the statistics registers (Section 8.2.3.23; cumulative since reset, see docs). */
+  /** Statistics-register totals at their last clear (read or reset). */
+  readonly statBase = new StatisticsBase();
+
+  /** Mirror the good-packet counters into the statistics registers (counts since their last clear). */
   updateStatisticsRegisters(): void {
-    const s = this.stats;
-    this.hwStore(R.GPRC >>> 2, s.rxPackets % 4294967296);
-    this.hwStore(R.GPTC >>> 2, s.txPackets % 4294967296);
-    this.hwStore(R.GORCL >>> 2, s.rxBytes % 4294967296);
-    this.hwStore(R.GORCH >>> 2, Math.floor(s.rxBytes / 4294967296) & 0xf);
-    this.hwStore(R.GOTCL >>> 2, s.txBytes % 4294967296);
-    this.hwStore(R.GOTCH >>> 2, Math.floor(s.txBytes / 4294967296) & 0xf);
+    updateStatisticsRegisters(this);
+  }
+
+  /** A driver's read of a statistics register: the exact count, cleared by the read (Section 8.2.3.23, RC). */
+  readStatistic32(offset: number): number {
+    return readStatistic(this, offset);
   }
 }
 
@@ -816,4 +894,20 @@ function wordsOf(region: MemoryRegion): Uint32Array {
     WORDS.set(region.buffer, words);
   }
   return words;
+}
+
+
+/**
+ * One poll of several ports at `nowNs`: every port observes its registers (scanWords as in SimNic.poll), then every
+ * port does its DMA work. Returns true if any port had something to do.
+ */
+export function pollAll(nics: readonly SimNic[], nowNs: number, scanWords = -1): boolean {
+  const n = nics.length;
+  for (let k = 0; k < n; k++) nics[k].observe(nowNs, scanWords);
+  let busy = false;
+  for (let k = 0; k < n; k++) {
+    const nic = nics[k];
+    if (nic.work(nowNs, nic.observedBusy)) busy = true;
+  }
+  return busy;
 }

@@ -80,6 +80,12 @@ export class RxQueueState extends RingState {
 
 export class TxQueueState extends RingState {
   headWriteBack = false;
+  /** Descriptors consumed since the queue was enabled (saturates at no particular value: only ">= size" matters). */
+  consumed = 0;
+  /** Since when (ns) the descriptor at the tail differs from what it was when last handed over, or -1. */
+  lapSince = -1;
+  /** tx-tail-lap-suspected reported for this enabling. */
+  lapWarned = false;
   /** The head write-back word: a view of the region's buffer and the word index in it. */
   headWords: Uint32Array = EMPTY;
   headIndex = 0;
@@ -89,6 +95,9 @@ export class TxQueueState extends RingState {
 
   override latch(phys: number, size: number, region: MemoryRegion, byteOffset: number): void {
     super.latch(phys, size, region, byteOffset);
+    this.consumed = 0;
+    this.lapSince = -1;
+    this.lapWarned = false;
     this.slotPhys = new Float64Array(size).fill(-1);
     this.slotViews = new Array<Uint8Array | null>(size).fill(null);
   }

@@ -25,7 +25,7 @@ import { DeviceFiles, createDeviceFiles } from '../env/device-files';
 import type { Violation } from './checker';
 import { defaultMac, parseMacOption, portAddress } from './machine';
 import { PhysicalMemory } from './memory';
-import { SimNic } from './nic';
+import { SimNic, pollAll } from './nic';
 import * as C from './pci-config';
 import * as R from './registers';
 import type { WireInput, WireOutput } from './wire';
@@ -220,8 +220,8 @@ export class StandaloneDevice {
     const nics = this.nics;
     for (let k = 0; k < nics.length; k++) {
       if (this.configs[k].pollCommand()) busy = true;
-      if (nics[k].poll(nowNs, scanWords)) busy = true;
     }
+    if (pollAll(nics, nowNs, scanWords)) busy = true;
     if (this.heldInputs !== 0) this.releaseInputs(nowNs);
     return busy;
   }
@@ -319,6 +319,13 @@ export class StandaloneDevice {
     for (const nic of this.nics) nic.checker.onViolation = listener;
   }
 
+  /** A driver's read of a statistics register of the port at `address` (in this process): cleared by the read. */
+  readStatistic32(address: PciAddress, offset: number): number {
+    const nic = this.nics.find((n) => n.address === address);
+    if (nic === undefined) throw new TinyNfError(`no simulated PCI device at ${address}`);
+    return nic.readStatistic32(offset);
+  }
+
   portSummary(i: number): StandalonePortSummary {
     const nic = this.nics[this.checkPort(i)];
     const s = nic.stats;
@@ -328,6 +335,7 @@ export class StandaloneDevice {
       rxMissed: s.rxMissed,
       rxNoDescriptor: s.rxNoDescriptor,
       rxUndersize: s.rxUndersize,
+      rxOversize: s.rxOversize,
       rxFiltered: s.rxFiltered,
       txPackets: s.txPackets,
       txNullDescriptors: s.txNullDescriptors,
@@ -371,6 +379,7 @@ export interface StandalonePortSummary {
   rxMissed: number;
   rxNoDescriptor: number;
   rxUndersize: number;
+  rxOversize: number;
   rxFiltered: number;
   txPackets: number;
   txNullDescriptors: number;
@@ -494,7 +503,7 @@ export class InlineDeviceEnvironment implements Environment {
 
   constructor(
     readonly inner: Environment,
-    readonly device: Pick<StandaloneDevice, 'step' | 'addRegion'>,
+    readonly device: Pick<StandaloneDevice, 'step' | 'addRegion' | 'readStatistic32'>,
   ) {
     this.name = inner.name;
   }
@@ -521,8 +530,9 @@ export class InlineDeviceEnvironment implements Environment {
     return this.inner.mapBar0(address);
   }
 
-  readStatistic32(address: PciAddress, bar0: DeviceMemory, offset: number): number {
-    return this.inner.readStatistic32(address, bar0, offset);
+  /** The device is in this process: a statistics read goes to it, which clears read-to-clear counters (Section 8.2.3.23). */
+  readStatistic32(address: PciAddress, _bar0: DeviceMemory, offset: number): number {
+    return this.device.readStatistic32(address, offset);
   }
 
   sleepUs(us: number): void {
