@@ -1,10 +1,11 @@
 // Constants and shared types of the simulated 82599 port (src/sim/nic*.ts).
+import { MAX_WIRE_FRAME } from './wire';
 import type { WireInput } from './wire';
 
 /** Section 8.2.3.1.1: "wait approximately 1 ms after setting [CTRL.RST] before [...] access [to] any other register". */
 export const RESET_DURATION_NS = 1_000_000;
 /** Largest frame the NIC handles (staging buffers); Section 8.2.3.8.7 allows 16 KB receive buffers. */
-export const MAX_FRAME_BYTES = 16 * 1024;
+export const MAX_FRAME_BYTES = MAX_WIRE_FRAME;
 /** Staging bytes per direction (frame + FCS + slack). */
 export const STAGING_BYTES = MAX_FRAME_BYTES + 64;
 /** Ethernet minimum frame without FCS (64 with it), IEEE 802.3 / Section 8.2.3.22.8 HLREG0.TXPADEN. */

@@ -1,7 +1,12 @@
 // Fidelity defects found by foreign drivers (issue 15): statistics cleared by CTRL.RST and by a driver's read,
 // oversize frames dropped and counted (MAXFRS / HLREG0.JUMBOEN), a complete reset after a stall, reset pulses the
 // device cannot see reported where it can tell. Driven by hand on the inline machine.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { TinyNfError } from '../../src/env/environment';
 import { SimulatedEnvironment } from '../../src/env/simulated';
+import { PcapInput, PcapWriter } from '../../src/sim/wires/pcap';
 import { Hand, R, RXB, frame, legacyTx, machine, setupRx, setupTx } from './helpers';
 
 describe('statistics registers (Section 8.2.3.23: read-to-clear, reset by CTRL.RST)', () => {
@@ -93,6 +98,21 @@ describe('oversize frames (Section 8.2.3.22.8 HLREG0.JUMBOEN, 8.2.3.22.13 MAXFRS
     expect(h.read(RXB(0) + R.RDH_OFF)).toBe(5); // 9014 bytes in 2 KiB buffers
     expect(ring.words[4 * 4 + 3] & R.RX_LEGACY_W3_EOP).not.toBe(0);
     expect(ring.words[0 * 4 + 3] & R.RX_LEGACY_W3_EOP).toBe(0);
+  });
+
+  test('a pcap input with a frame over 16 KiB is refused when it is loaded, with the frame named', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tnf15-pcap-'));
+    try {
+      const file = path.join(dir, 'big.pcap');
+      const w = new PcapWriter(file);
+      w.frame(frame(60, 1), 60, 0);
+      w.frame(frame(17000, 2), 17000, 1000);
+      w.close();
+      expect(() => new PcapInput(file)).toThrow(TinyNfError);
+      expect(() => new PcapInput(file)).toThrow(/frame 1 has 17000 bytes; .* at most 16384 bytes/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('MAXFRS resets to 1518 bytes (0x5EE in bits 31:16)', () => {
