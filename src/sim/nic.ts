@@ -111,6 +111,8 @@ export class SimNic {
   readonly watchIndexOf: Int32Array;
   scanCursor = 0;
   unwatchedCursor = 0;
+  /** When the NIC last saw a register write other than a tail (a driver configuring it), ns; -Infinity if never. */
+  lastConfigWriteNs = -Infinity;
 
   readonly rxQueues: RxQueueState[] = [];
   readonly txQueues: TxQueueState[] = [];
@@ -470,7 +472,9 @@ export class SimNic {
       this.checker.violation(nowNs, 'memory-access-disabled', registerName(w * 4), `written ${hex(value)} while PCI Command.Memory Access Enable is 0`);
     }
     const param = this.watchParams[i];
-    switch (this.watchKinds[i]) {
+    const kind = this.watchKinds[i];
+    if (kind !== W.K_RDT && kind !== W.K_TDT) this.lastConfigWriteNs = nowNs;
+    switch (kind) {
       case W.K_CTRL:
         return this.onCtrl(w, old, value, nowNs);
       case W.K_READ_ONLY:
