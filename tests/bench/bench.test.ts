@@ -45,7 +45,7 @@ describe('tinynf bench', () => {
       expect(r.rx_packets).toBeGreaterThan(0); // packets went through the driver and the simulated NICs
       expect(r.violations).toBe(0);
       expect(r.input_ports).toEqual([0]);
-      expect(['simulator', 'driver', 'line-rate', 'inline-simulator', 'fixed-load', 'oversubscribed']).toContain(r.limited_by);
+      expect(['simulator', 'driver', 'line-rate', 'inline-simulator', 'fixed-load', 'oversubscribed', 'no-traffic']).toContain(r.limited_by);
       expect(Number.isInteger(r.preempted_rounds)).toBe(true);
       expect(r.others_cpu === null || r.others_cpu >= 0).toBe(true);
       expect(typeof r.contended).toBe('boolean');
