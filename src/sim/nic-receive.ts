@@ -26,6 +26,7 @@ export function receive(nic: SimNic, nowNs: number): boolean {
 export function publishRxHead(nic: SimNic): void {
   const q = nic.rxQueues[0];
   const w = (q.base + R.RDH_OFF) >>> 2;
+  // hwStore is an Atomics.store: also the release of the burst's descriptor write-backs (writeBackRx)
   if (q.enabled && nic.shadow[w] !== q.head) nic.hwStore(w, q.head);
 }
 
@@ -257,17 +258,22 @@ export function copyFromStaging(nic: SimNic, region: MemoryRegion, offset: numbe
 
 /** Write back receive descriptor (word index d) after `chunk` bytes were written to its buffer. */
 export function writeBackRx(q: RxQueueState, d: number, chunk: number, last: boolean): void {
+  // Plain stores, in order: frame data (already written), then the descriptor, its status word (DD) last. The
+  // release that publishes a burst is the RDH store after it (publishRxHead, an Atomics.store): one per burst
+  // instead of one per frame. ASSUMPTION (ORDERING, as the driver's tail writes, docs/simulator.md "Memory order"):
+  // on x86-64 (TSO) stores become visible in program order and V8 keeps typed-array stores in program order, so a
+  // driver that sees DD (with an acquire load) sees the frame and the length written before it.
   const ring = q.ring;
   if (q.advanced) {
     // Section 7.1.6.2 advanced write-back: packet info, RSS hash (0), extended status with DD/EOP, length
     ring[d] = 0;
     ring[d + 1] = 0;
     ring[d + 3] = chunk;
-    Atomics.store(ring, d + 2, last ? R.RX_ADV_W2_DD | R.RX_ADV_W2_EOP : R.RX_ADV_W2_DD);
+    ring[d + 2] = last ? R.RX_ADV_W2_DD | R.RX_ADV_W2_EOP : R.RX_ADV_W2_DD;
   } else {
     // Section 7.1.5 legacy write-back: Q0 untouched; length, checksum 0; status DD/EOP, errors 0, VLAN 0
     ring[d + 2] = chunk;
-    Atomics.store(ring, d + 3, last ? R.RX_LEGACY_W3_DD | R.RX_LEGACY_W3_EOP : R.RX_LEGACY_W3_DD);
+    ring[d + 3] = last ? R.RX_LEGACY_W3_DD | R.RX_LEGACY_W3_EOP : R.RX_LEGACY_W3_DD;
   }
 }
 
