@@ -36,8 +36,13 @@ export function buildRef(ref: string, harness: string[]): string {
   if (fs.existsSync(addon) && !fs.existsSync(path.join(dir, 'src', 'env', 'native', 'build'))) {
     fs.symlinkSync(addon, path.join(dir, 'src', 'env', 'native', 'build'));
   }
-  for (const file of harness) fs.copyFileSync(path.join(ROOT, file), path.join(dir, file));
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: dir, stdio: 'inherit' });
+  try {
+    for (const file of harness) fs.copyFileSync(path.join(ROOT, file), path.join(dir, file));
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: dir, stdio: 'inherit' });
+  } catch (e) {
+    removeRef(dir);
+    throw e;
+  }
   return dir;
 }
 

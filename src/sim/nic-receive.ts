@@ -198,19 +198,8 @@ export function directRxView(nic: SimNic, q: RxQueueState, max: number): Uint8Ar
   if (!q.unchanged(i)) return null;
   const ring = q.ring;
   const d = i * 4;
-  const phys = ring[d] + ring[d + 1] * 4294967296;
-  if (nic.rxSlotPhys[i] === phys) {
-    const view = nic.rxSlotViews[i];
-    if (view !== null && view.length >= max) return view;
-  }
-  if (phys === 0) return null;
-  const memory = nic.memory;
-  const r = memory.translate(phys, max);
-  if (r < 0) return null;
-  const view = new Uint8Array(memory.regions[r].buffer, memory.offset, max);
-  nic.rxSlotPhys[i] = phys;
-  nic.rxSlotViews[i] = view;
-  return view;
+  // a view cached per descriptor and by buffer address (RingState.bufferView): no allocation per frame
+  return q.bufferView(i, ring[d] + ring[d + 1] * 4294967296, max, nic.memory);
 }
 
 /** The input wrote a frame of `length` bytes into directRxView()'s buffer: complete the descriptor. */

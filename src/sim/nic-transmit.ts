@@ -46,14 +46,16 @@ export function transmitQueue(nic: SimNic, q: TxQueueState, nowNs: number): bool
       nic.stats.txNullDescriptors++;
     } else {
       const phys = ring[d] + ring[d + 1] * 4294967296;
-      const r = phys === 0 ? -1 : memory.translate(phys, length);
       const eop = (w2 & R.TX_CMD_EOP) !== 0;
+      // a single-descriptor frame (the usual case): a view of its buffer, cached by address (no allocation)
+      const view = eop && nic.txGathered === 0 ? q.bufferView(i, phys, length, memory) : null;
+      const r = view !== null ? 0 : phys === 0 ? -1 : memory.translate(phys, length);
       if (r < 0) {
         nic.stats.dmaErrors++;
         nic.txGathered = 0;
         nic.checker.violation(nowNs, 'buffer-address-invalid', `TX ring ${q.index} descriptor ${i}`, `buffer address ${hex(phys)} (+${length} bytes) is not DMA memory; frame dropped`);
-      } else if (eop && nic.txGathered === 0) {
-        sendFromBuffer(nic, q, i, phys, memory.regions[r], memory.offset, length, (w2 & R.TX_CMD_IFCS) !== 0, departure);
+      } else if (view !== null) {
+        sendFromBuffer(nic, view, length, (w2 & R.TX_CMD_IFCS) !== 0, departure);
       } else {
         gather(nic, memory.regions[r], memory.offset, length, w2);
         if (eop) {
@@ -67,12 +69,14 @@ export function transmitQueue(nic: SimNic, q: TxQueueState, nowNs: number): bool
     q.head = head;
     // Section 7.2.3.5: report status for descriptors with RS: head write-back, or DD in the descriptor
     if ((w2 & R.TX_CMD_RS) !== 0) {
+      // Plain stores, published by the TDH store after the batch (hwStore, an Atomics.store: one release per batch;
+      // the ORDERING assumption of writeBackRx in nic-receive.ts)
       if (q.headWriteBack) {
-        Atomics.store(q.headWords, q.headIndex, head);
+        q.headWords[q.headIndex] = head;
       } else {
         // advanced write-back: STA in bits 3:0, the rest reserved (0); legacy: STA.DD, CSS/VLAN kept
         const w3 = (w2 & R.TX_CMD_DEXT) !== 0 ? R.TX_W3_DD : (ring[d + 3] | R.TX_W3_DD) >>> 0;
-        Atomics.store(ring, d + 3, w3);
+        ring[d + 3] = w3;
         q.snapshot[d + 3] = w3; // the NIC's own write is not software modifying the descriptor (tail-lap check)
       }
     }
@@ -104,22 +108,16 @@ export function copyToTxStaging(nic: SimNic, region: MemoryRegion, offset: numbe
   }
 }
 
-/** A single-descriptor frame: give the outputs a view of the buffer itself when no padding is needed. */
-export function sendFromBuffer(nic: SimNic, q: TxQueueState, i: number, phys: number, region: MemoryRegion, offset: number, length: number, ifcs: boolean, departure: number): void {
-  const fcs = ifcs && nic.txCrc;
-  if (fcs && (length >= MIN_FRAME_BYTES || !nic.txPad)) {
-    let view = q.slotViews[i];
-    if (q.slotPhys[i] !== phys || view === null || view.length < length) {
-      const end = region.byteOffset + region.length;
-      view = new Uint8Array(region.buffer, offset, Math.min(MAX_FRAME_BYTES, end - offset));
-      q.slotViews[i] = view;
-      q.slotPhys[i] = phys;
-    }
+/** A single-descriptor frame: give the outputs the view of the buffer itself when no padding is needed. */
+export function sendFromBuffer(nic: SimNic, view: Uint8Array, length: number, ifcs: boolean, departure: number): void {
+  if (ifcs && nic.txCrc && (length >= MIN_FRAME_BYTES || !nic.txPad)) {
     send(nic, view, length, true, departure);
     return;
   }
-  copyToTxStaging(nic, region, offset, 0, length);
-  send(nic, nic.txFrame, length, ifcs, departure);
+  // padding (or software's FCS to take off): through the staging frame (rare: short frames, no IFCS)
+  const dst = nic.txFrame;
+  for (let k = 0; k < length; k++) dst[k] = view[k];
+  send(nic, dst, length, ifcs, departure);
 }
 
 /**

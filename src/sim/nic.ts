@@ -145,9 +145,6 @@ export class SimNic {
   skipInput: SkippableInput | null = null;
   /** The input's largest frame if it declares one (TrafficGenerator.maxFrameLength), else 0: see directRxView. */
   directMax = 0;
-  /** Per descriptor of receive queue 0: the buffer address and a view of it the input can write into directly. */
-  rxSlotPhys = new Float64Array(0);
-  rxSlotViews: (Uint8Array | null)[] = [];
   outputs: WireOutput[] = [];
   paceMode = PACE_UNLIMITED;
   paceNsPerFrame = 0;
@@ -444,7 +441,10 @@ export class SimNic {
    * A lap that rewrites the descriptors identically (same length and flags) stays invisible: docs/simulator.md.
    */
   checkTailLap(q: TxQueueState, nowNs: number): void {
-    if (q.unchanged(q.tail)) {
+    // Only a rewrite that looks like a transmit descriptor counts (CMD.EOP, bit 24 of word 2, which every frame's
+    // last descriptor has): in TinyNF's shared ring the same descriptor is also the input port's receive descriptor,
+    // and the receiving NIC's write-back (length, status; bit 24 is 0) must not be mistaken for the driver's.
+    if (q.unchanged(q.tail) || (q.ring[q.tail * 4 + 2] & R.TX_CMD_EOP) === 0) {
       q.lapSince = -1;
       return;
     }
@@ -681,10 +681,6 @@ export class SimNic {
     const region = this.checkRing(nowNs, `RXDCTL(${q.index})`, `RDBAL/RDBAH(${q.index})`, `RDLEN(${q.index})`, phys, bytes);
     if (region === null) return;
     q.latch(phys, bytes / 16, region, this.memory.offset);
-    if (q.index === 0) {
-      this.rxSlotPhys = new Float64Array(q.size).fill(-1);
-      this.rxSlotViews = new Array<Uint8Array | null>(q.size).fill(null);
-    }
     this.applySrrctl(q, this.regs[(b + R.SRRCTL_OFF) >>> 2]);
     q.enabled = true;
     q.enabledAtPoll = this.polls;

@@ -7,6 +7,11 @@ import * as path from 'path';
 import { TinyNfError } from '../../src/env/environment';
 import { SimulatedEnvironment } from '../../src/env/simulated';
 import { PcapInput, PcapWriter } from '../../src/sim/wires/pcap';
+import { Ports } from '../../src/forwarders';
+import { NETWORK_FUNCTIONS } from '../../src/nf';
+import { CoarseClock } from '../../src/nf/lib/coarse-clock';
+import { SimMachine } from '../../src/sim/machine';
+import { createInput } from '../../src/sim/wires/describe';
 import { Hand, R, RXB, frame, legacyTx, machine, setupRx, setupTx } from './helpers';
 
 describe('statistics registers (Section 8.2.3.23: read-to-clear, reset by CTRL.RST)', () => {
@@ -169,6 +174,25 @@ describe('tail laps (Section 7.2.3.3: tail == head means the NIC owns nothing)',
     expect(h.output.frames).toHaveLength(size);
     expect(h.nic.warnings.map((w) => w.rule)).toEqual(['tx-tail-lap-suspected']);
     expect(h.nic.warnings[0].detail).toMatch(/exactly 8 descriptors/);
+  });
+
+  test("TinyNF's shared ring: the input NIC's receive write-backs into the output's next descriptor are not a lap", () => {
+    // The restricted agent's ring 0 is both port 0's receive ring and port 1's transmit ring: when the driver stops
+    // polling while frames keep arriving, port 0 writes back (length, DD) into descriptors port 1 has consumed.
+    const m = new SimMachine({ ports: 2, dmaBytes: 32 * 1024 * 1024 });
+    const env = new SimulatedEnvironment(m);
+    const ports = new Ports(env, m.addresses, 'restricted');
+    const nop = NETWORK_FUNCTIONS.nop;
+    const { forwarders, handlers } = ports.attach(nop.create(nop.parseConfig({}), { clock: new CoarseClock(env), ports: 2 }));
+    m.nic(0).attachInput(createInput({ kind: 'generator', rate: 1, startNs: m.nowNs() }));
+    for (let round = 0; round < 300; round++) {
+      m.advanceUs(10);
+      forwarders[0]!.poll(handlers[0]!);
+    }
+    expect(m.nic(1).stats.txPackets).toBeGreaterThan(2048); // more than a lap of the 1024-descriptor ring
+    m.advanceUs(5000); // the driver stops; frames keep arriving
+    expect(m.warnings).toEqual([]);
+    expect(m.violations).toEqual([]);
   });
 
   test('a driver preparing the next descriptor and then moving the tail is not reported', () => {
