@@ -62,8 +62,12 @@ export interface SimNicOptions {
  * engine (nic-receive.ts) and the transmit engine (nic-transmit.ts) are functions over this state. Members without
  * an access modifier that are not documented as public API are internal to src/sim/nic*.ts.
  */
-/** How long a rewritten descriptor at an unchanged tail is tolerated (a driver preparing descriptors) before tx-tail-lap-suspected. */
-const TAIL_LAP_SUSPECT_NS = 1_000_000;
+/**
+ * How long a rewritten descriptor at an unchanged tail is tolerated before tx-tail-lap-suspected: a driver writes
+ * descriptors before it moves the tail, and on a loaded machine its thread can lose the CPU for milliseconds in
+ * between; a real lap never resolves (that direction stalls for good), so a long wait costs no detection.
+ */
+const TAIL_LAP_SUSPECT_NS = 1_000_000_000;
 
 /** Unwatched words refreshed per full poll (SimNic.refreshUnwatched): BAR0 in 2,048 full polls. */
 const UNWATCHED_REFRESH_WORDS = 64;
@@ -435,7 +439,7 @@ export class SimNic {
 
   /**
    * A transmit queue whose descriptors the NIC has all consumed, and whose TDT did not change: if the descriptor at
-   * the tail is no longer what the NIC consumed there (software rewrote it) and stays so for TAIL_LAP_SUSPECT_NS, the
+   * the tail is no longer what the NIC consumed there (software rewrote it) and stays so for TAIL_LAP_SUSPECT_NS (1 s), the
    * driver may have advanced the tail by exactly one ring between two polls, which the NIC cannot tell from no
    * advance (Section 7.2.3.3: tail == head means the NIC owns nothing). Reported as a warning, once per enabling.
    * A lap that rewrites the descriptors identically (same length and flags) stays invisible: docs/simulator.md.
@@ -458,7 +462,7 @@ export class SimNic {
       nowNs,
       'tx-tail-lap-suspected',
       `TDT(${q.index})`,
-      `descriptor ${q.tail} rewritten ${((nowNs - q.lapSince) / 1000).toFixed(0)} us ago while the NIC owns none and TDT stays ${q.tail}: a tail advance of exactly ${q.size} descriptors (one ring) is invisible to the NIC, those frames are not sent`,
+      `descriptor ${q.tail} rewritten ${((nowNs - q.lapSince) / 1e6).toFixed(0)} ms ago while the NIC owns none and TDT stays ${q.tail}: a tail advance of exactly ${q.size} descriptors (one ring) is invisible to the NIC, those frames are not sent`,
     );
   }
 
