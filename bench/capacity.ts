@@ -7,7 +7,7 @@
 //
 // Before/after against an earlier commit: bench/compare.ts --what driver (builds that commit in a temporary worktree).
 import { SimulatedEnvironment } from '../src/env/simulated';
-import { DriverModel, Ports } from '../src/forwarders';
+import { DriverModel, DriverPorts } from '../src/app/driver-ports';
 import type { Forwarder } from '../src/ixgbe/forwarder';
 import type { PacketHandler } from '../src/ixgbe/handler';
 import { NETWORK_FUNCTIONS } from '../src/nf';
@@ -44,7 +44,7 @@ export function capacityRig(nfName: string, model: DriverModel, direction: 'uni'
   const env = new SimulatedEnvironment(machine);
   const clock = new CoarseClock({ nowNs });
   const nf = def.create(config, { clock, ports: 2 });
-  const ports = new Ports(env, machine.addresses, model, FLEXIBLE_OPTIONS);
+  const ports = new DriverPorts(env, machine.addresses, model, FLEXIBLE_OPTIONS);
   const { forwarders, handlers } = ports.attach(nf);
   const flows = flowsFor(def, config);
   const inputs = direction === 'bi' ? [0, 1] : [profileOf(nfName).port];

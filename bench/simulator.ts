@@ -14,7 +14,7 @@
 //   node dist/bench/simulator.js [--duration S] [--json]          one measurement
 //   node dist/bench/simulator.js --child DURATION                 (bench/compare.ts) prints {nsPerFrame, frames}
 import { SimulatedEnvironment } from '../src/env/simulated';
-import { Ports } from '../src/forwarders';
+import { DriverPorts as Ports } from '../src/app/driver-ports';
 import { NETWORK_FUNCTIONS } from '../src/nf';
 import { CoarseClock } from '../src/nf/lib/coarse-clock';
 import { SimMachine } from '../src/sim/machine';

@@ -2,7 +2,7 @@
 // jumbo frames enabled, frame larger than a 2 KiB buffer, Section 7.1.6.2 / 7.1.5): it is dropped whole and
 // counted, never forwarded in pieces, never an exception; the frames around it are forwarded in order.
 import { SimulatedEnvironment } from '../../src/env/simulated';
-import { DRIVER_MODELS, Ports } from '../../src/forwarders';
+import { DRIVER_MODELS, DriverPorts as Ports } from '../../src/app/driver-ports';
 import { Agent } from '../../src/ixgbe/agent';
 import { FlexibleForwarder } from '../../src/ixgbe/flexible';
 import { NETWORK_FUNCTIONS } from '../../src/nf';

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { TinyNfError } from '../../src/env/environment';
 import { SimulatedEnvironment } from '../../src/env/simulated';
 import { PcapInput, PcapWriter } from '../../src/sim/wires/pcap';
-import { Ports } from '../../src/forwarders';
+import { DriverPorts as Ports } from '../../src/app/driver-ports';
 import { NETWORK_FUNCTIONS } from '../../src/nf';
 import { CoarseClock } from '../../src/nf/lib/coarse-clock';
 import { SimMachine } from '../../src/sim/machine';
