@@ -560,7 +560,12 @@ export class VfioEnvironment implements Environment {
     }
     let group = this.groups.get(groupNumber);
     if (group === undefined) {
-      group = VfioGroup.open(this.sys, groupNumber, this.devDir);
+      try {
+        group = VfioGroup.open(this.sys, groupNumber, this.devDir);
+      } catch (e) {
+        this.dropEmptyContainer();
+        throw e;
+      }
       try {
         if (!group.viable) {
           throw new TinyNfError(
@@ -572,6 +577,7 @@ export class VfioEnvironment implements Environment {
         this.container.setIommu();
       } catch (e) {
         group.close();
+        this.dropEmptyContainer();
         throw e;
       }
       this.groups.set(groupNumber, group);
@@ -581,6 +587,14 @@ export class VfioEnvironment implements Environment {
     const open = { group, device };
     this.devices.set(dev.address, open);
     return open;
+  }
+
+  /** A container without a group holds nothing: close it so a failed open leaves no fd behind. */
+  private dropEmptyContainer(): void {
+    if (this.groups.size === 0 && this.container !== undefined) {
+      this.container.close();
+      this.container = undefined;
+    }
   }
 
   private map(m: DmaMapping): void {

@@ -1,0 +1,155 @@
+// The VFIO environment against a model of the kernel's VFIO in front of the in-memory 82599
+// (helpers/vfio-sim-kernel.ts): the ioctl sequence, regions, DMA at chosen IOVAs, the errors a user meets, cleanup.
+import { TinyNfError } from '../../src/env/environment';
+import { iommuGroupInfo } from '../../src/env/sysfs';
+import * as A from '../../src/env/vfio-abi';
+import { DEFAULT_IOVA_BASE } from '../../src/env/vfio';
+import { SimMachine } from '../../src/sim/machine';
+import { vfioSim } from './helpers/vfio-sim';
+
+function machine(ports = 2): SimMachine {
+  return new SimMachine({ ports, dmaBytes: 8 * 1024 * 1024 });
+}
+
+describe('VFIO environment (model of the kernel)', () => {
+  test('config space and BAR0 through the device fd; DMA at the IOVAs we choose, mapped once the IOMMU is set', () => {
+    const m = machine();
+    const sim = vfioSim(m);
+    try {
+      const env = sim.env();
+      // allocated before any device is open: the IOMMU is not set yet, the mapping waits
+      const early = env.allocateDma(4096);
+      expect(early.phys).toBe(DEFAULT_IOVA_BASE);
+      expect(sim.kernel.mappings).toEqual([]);
+      const a = m.addresses[0];
+      expect(env.pciRead32(a, 0)).toBe(0x10fb8086);
+      expect(sim.kernel.calls.slice(0, 6)).toEqual(['container:0', 'container:1', 'group:3', 'group:4', 'container:2', 'container:13']);
+      expect(sim.kernel.mappings).toEqual([{ iova: DEFAULT_IOVA_BASE, size: 2 * 1024 * 1024, vaddr: 0x7f00_0000_0000 }]);
+      const late = env.allocateDma(100);
+      expect(late.phys).toBe(DEFAULT_IOVA_BASE + 2 * 1024 * 1024);
+      expect(sim.kernel.mappings.length).toBe(2);
+      expect(env.virtToPhys(late.buffer, 0x123)).toBe(late.phys + 0x123);
+      expect(() => env.virtToPhys(new SharedArrayBuffer(8), 0)).toThrow(TinyNfError);
+
+      expect(env.regionInfo(a, A.VFIO_PCI_CONFIG_REGION_INDEX)).toEqual({ index: 7, flags: 3, size: 4096, offset: 7 * 2 ** 40 });
+      const bar0 = env.regionInfo(a, A.VFIO_PCI_BAR0_REGION_INDEX);
+      expect(bar0.flags & A.VFIO_REGION_INFO_FLAG_MMAP).not.toBe(0);
+      expect(env.mapBar0(a)).toBe(m.bar0(a));
+      expect(env.pciRead(a, 2, 2)).toBe(0x10fb);
+      expect(env.pciRead(a, 0, 1)).toBe(0x86);
+      // a register through pread of the BAR region equals the mmap'd view
+      const regs = new Uint32Array(m.bar0(a));
+      expect(env.barRead(a, 0, 0x8, 4)).toBe(regs[0x8 >>> 2]); // STATUS
+      expect(env.groupOf(a)).toBe(10);
+
+      // the device reaches the DMA memory at its IOVA and nowhere else
+      new Uint8Array(late.buffer)[5] = 0xab;
+      const r = m.memory.translate(late.phys + 5, 1);
+      expect(r).toBeGreaterThanOrEqual(0);
+      expect(m.memory.regions[r].bytes[m.memory.offset]).toBe(0xab);
+      expect(m.memory.translate(DEFAULT_IOVA_BASE + 4 * 1024 * 1024, 1)).toBe(-1);
+      env.close();
+    } finally {
+      sim.cleanup();
+    }
+  });
+
+  test('close() unmaps and closes everything; the group opens again in a new environment', () => {
+    const m = machine();
+    const sim = vfioSim(m);
+    try {
+      const first = sim.env();
+      first.allocateDma(64);
+      first.mapBar0(m.addresses[0]);
+      first.mapBar0(m.addresses[1]);
+      expect(() => sim.env().pciRead32(m.addresses[0], 0)).toThrow(/IOMMU group 10 .*another process/);
+      first.close();
+      expect(sim.kernel.openFds).toBe(0);
+      expect(sim.kernel.mappings).toEqual([]);
+      expect(() => first.allocateDma(64)).toThrow(/closed/);
+      const second = sim.env();
+      const d = second.allocateDma(64);
+      expect(second.pciRead32(m.addresses[0], 0)).toBe(0x10fb8086);
+      expect(sim.kernel.mappings.map((x) => x.iova)).toEqual([d.phys]);
+      second.close();
+      expect(sim.kernel.openFds).toBe(0);
+    } finally {
+      sim.cleanup();
+    }
+  });
+
+  test('unmapDma takes one buffer out of the IOMMU', () => {
+    const m = machine();
+    const sim = vfioSim(m);
+    try {
+      const env = sim.env();
+      env.pciRead32(m.addresses[0], 0);
+      const a = env.allocateDma(64);
+      const b = env.allocateDma(64);
+      env.unmapDma(a.buffer);
+      expect(sim.kernel.mappings.map((x) => x.iova)).toEqual([b.phys]);
+      expect(m.memory.translate(a.phys, 4)).toBe(-1);
+      env.close();
+    } finally {
+      sim.cleanup();
+    }
+  });
+
+  test('a device not on vfio-pci: one line naming the command that fixes it', () => {
+    const m = machine();
+    const sim = vfioSim(m, { drivers: { [m.addresses[0]]: 'ixgbe' } });
+    try {
+      expect(() => sim.env().mapBar0(m.addresses[0])).toThrow(
+        `${m.addresses[0]} is bound to ixgbe, not vfio-pci: run \`sudo npx tinynf bind --vfio ${m.addresses[0]}\``,
+      );
+    } finally {
+      sim.cleanup();
+    }
+  });
+
+  test('a group with a member on a kernel driver is not viable, in sysfs and for the kernel', () => {
+    const m = machine(1);
+    const other = '0000:5e:01.0';
+    const sim = vfioSim(m, { extra: [{ address: other, driver: 'snd_hda_intel', group: 10 }] });
+    try {
+      const info = iommuGroupInfo(sim.sysfs.root, m.addresses[0]);
+      expect(info).toEqual({
+        group: 10,
+        devices: [
+          { address: m.addresses[0], driver: 'vfio-pci' },
+          { address: other, driver: 'snd_hda_intel' },
+        ],
+        viable: false,
+      });
+      expect(() => sim.env().pciRead32(m.addresses[0], 0)).toThrow(/IOMMU group 10 of 0000:5e:00.0 is not viable/);
+      expect(sim.kernel.openFds).toBe(0); // a failed open leaves no fd behind
+    } finally {
+      sim.cleanup();
+    }
+  });
+
+  test('no interrupt remapping: VFIO_SET_IOMMU fails with EPERM and the message says what to do', () => {
+    const m = machine(1);
+    const sim = vfioSim(m, { noInterruptRemapping: true });
+    try {
+      expect(() => sim.env().pciRead32(m.addresses[0], 0)).toThrow(/VFIO_SET_IOMMU .*Operation not permitted.*intremap=on/);
+      expect(sim.kernel.openFds).toBe(0);
+    } finally {
+      sim.cleanup();
+    }
+  });
+
+  test('the IOVA base must be 2 MiB aligned; allocations are 1 byte to 2 MiB', () => {
+    const m = machine(1);
+    const sim = vfioSim(m);
+    try {
+      expect(() => sim.env(0x1000)).toThrow(/multiple of 2 MiB/);
+      const env = sim.env(0x40_0000_0000);
+      expect(env.allocateDma(1).phys).toBe(0x40_0000_0000);
+      expect(() => env.allocateDma(2 * 1024 * 1024 + 1)).toThrow(/refused/);
+      env.close();
+    } finally {
+      sim.cleanup();
+    }
+  });
+});
