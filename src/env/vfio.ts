@@ -44,6 +44,8 @@ export interface VfioSystem {
   pwrite(fd: number, buffer: Uint8Array, count: number, offset: number): number;
   /** mmap(2) MAP_SHARED read/write of `length` bytes at `offset` of fd; throws an Error on failure. */
   mmap(fd: number, length: number, offset: number): SharedArrayBuffer;
+  /** Let go of the file under a buffer from mmap (its pages become anonymous zero pages); throws on failure. */
+  unmap(buffer: SharedArrayBuffer): void;
   errno(): number;
   strerror(errno: number): string;
 }
@@ -59,6 +61,7 @@ export function linuxVfioSystem(): VfioSystem {
     pread: (fd, buffer, count, offset) => l.pread(fd, buffer, count, offset),
     pwrite: (fd, buffer, count, offset) => l.pwrite(fd, buffer, count, offset),
     mmap: (fd, length, offset) => shmAddon().map(fd, length, offset, true, false),
+    unmap: (buffer) => shmAddon().release(buffer),
     errno: () => l.errno(),
     strerror: (e) => l.strerror(e),
   };
@@ -233,6 +236,7 @@ export class VfioGroup {
 /** A device of a group: its regions (config space, BARs) through its fd. */
 export class VfioDevice {
   private readonly regions = new Map<number, A.RegionInfo>();
+  private readonly mapped: SharedArrayBuffer[] = [];
   private closed = false;
 
   constructor(
@@ -294,15 +298,23 @@ export class VfioDevice {
       throw new TinyNfError(`BAR${index} of ${this.address} cannot be mapped (an I/O BAR, or vfio-pci refuses mmap): use read/write`);
     }
     try {
-      return this.sys.mmap(this.fd, r.size, r.offset);
+      const buffer = this.sys.mmap(this.fd, r.size, r.offset);
+      this.mapped.push(buffer);
+      return buffer;
     } catch (e) {
       throw new TinyNfError(`cannot map BAR${index} of ${this.address} through VFIO: ${(e as Error).message}`);
     }
   }
 
+  /**
+   * Release every BAR mapping (a mapping holds the device file, and the device file holds the group: Linux 6.1
+   * drivers/vfio/group.c, "Device FDs hold a group file reference") and close the fd. A BAR buffer still in use
+   * afterwards reads zeros and writes go nowhere.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const b of this.mapped.splice(0)) this.sys.unmap(b);
     this.sys.close(this.fd);
   }
 
@@ -448,6 +460,14 @@ export class VfioEnvironment implements Environment {
     const b = new Uint8Array(4);
     this.device(address).read(A.VFIO_PCI_CONFIG_REGION_INDEX, offset, b, width);
     return width === 1 ? b[0] : width === 2 ? b[0] | (b[1] << 8) : A.getU32(b, 0);
+  }
+
+  /** Write 1, 2 or 4 bytes of config space (e.g. the 16-bit command register alone, leaving the status bits be). */
+  pciWrite(address: PciAddress, offset: number, width: 1 | 2 | 4, value: number): void {
+    checkWidth(offset, width);
+    const b = new Uint8Array(4);
+    A.putU32(b, 0, value);
+    this.device(address).write(A.VFIO_PCI_CONFIG_REGION_INDEX, offset, b, width);
   }
 
   mapBar0(address: PciAddress): SharedArrayBuffer {

@@ -235,6 +235,13 @@ export class SimVfioKernel implements VfioSystem {
     return this.machine.bar0(f.address);
   }
 
+  /** Buffers let go of by unmap (the real one replaces the pages; the model only records it). */
+  readonly released: SharedArrayBuffer[] = [];
+
+  unmap(buffer: SharedArrayBuffer): void {
+    this.released.push(buffer);
+  }
+
   errno(): number {
     return this.err;
   }
