@@ -3,7 +3,7 @@
 // `--driver vfio-pci`, and then the IOMMU group is reported: VFIO can open it only when it is viable.
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { TinyNfError } from '../env/environment';
-import { BIND_DRIVERS, BindDriver, bindDevice, iommuGroupInfo } from '../env/sysfs';
+import { BIND_DRIVERS, BindDriver, bindDevice, describeIommuGroup, iommuGroupInfo } from '../env/sysfs';
 
 interface BindArgs {
   address: string;
@@ -34,17 +34,7 @@ export const command: CommandModule<object, BindArgs> = {
     for (const line of r.actions) process.stdout.write(line + '\n');
     if (driver === 'vfio-pci') {
       const g = iommuGroupInfo(args.sysfsRoot, r.address);
-      if (g !== undefined) {
-        const others = g.devices.filter((d) => d.address !== r.address);
-        const blocking = others.filter((d) => d.driver !== undefined && d.driver !== 'vfio-pci');
-        process.stdout.write(
-          `IOMMU group ${g.group}: ${g.devices.length} device(s), ${g.viable ? 'viable' : 'NOT viable'}` +
-            (blocking.length > 0
-              ? `; bind these to vfio-pci too (or unbind them): ${blocking.map((d) => `${d.address} (${d.driver})`).join(', ')}`
-              : '') +
-            '\n',
-        );
-      }
+      if (g !== undefined) process.stdout.write(describeIommuGroup(g, r.address) + '\n');
     }
   },
 };

@@ -361,3 +361,12 @@ export function iommuGroupInfo(sysfsRoot: string, address: PciAddress): IommuGro
   const viable = devices.every((d) => d.driver === undefined || d.driver === 'vfio-pci');
   return { group, devices, viable };
 }
+
+/** One line for `tinynf bind --vfio`: the group, its size, viability, and which other members stand in the way. */
+export function describeIommuGroup(g: IommuGroup, address: PciAddress): string {
+  const blocking = g.devices.filter((d) => d.address !== address && d.driver !== undefined && d.driver !== 'vfio-pci');
+  return (
+    `IOMMU group ${g.group}: ${g.devices.length} device(s), ${g.viable ? 'viable' : 'NOT viable'}` +
+    (blocking.length > 0 ? `; bind these to vfio-pci too (or unbind them): ${blocking.map((d) => `${d.address} (${d.driver})`).join(', ')}` : '')
+  );
+}

@@ -1,7 +1,7 @@
 // The VFIO environment against a model of the kernel's VFIO in front of the in-memory 82599
 // (helpers/vfio-sim-kernel.ts): the ioctl sequence, regions, DMA at chosen IOVAs, the errors a user meets, cleanup.
 import { TinyNfError } from '../../src/env/environment';
-import { iommuGroupInfo } from '../../src/env/sysfs';
+import { describeIommuGroup, iommuGroupInfo } from '../../src/env/sysfs';
 import * as A from '../../src/env/vfio-abi';
 import { DEFAULT_IOVA_BASE } from '../../src/env/vfio';
 import { SimMachine } from '../../src/sim/machine';
@@ -123,6 +123,9 @@ describe('VFIO environment (model of the kernel)', () => {
         ],
         viable: false,
       });
+      expect(describeIommuGroup(info!, m.addresses[0])).toBe(
+        `IOMMU group 10: 2 device(s), NOT viable; bind these to vfio-pci too (or unbind them): ${other} (snd_hda_intel)`,
+      );
       expect(() => sim.env().pciRead32(m.addresses[0], 0)).toThrow(/IOMMU group 10 of 0000:5e:00.0 is not viable/);
       expect(sim.kernel.openFds).toBe(0); // a failed open leaves no fd behind
     } finally {

@@ -20,9 +20,20 @@ describeVm('vfio', true)('VFIO in a QEMU guest behind intel-iommu (root, qemu, p
         iommu: true,
         hugepages: 16,
         nics: [0, 1, 2].map(() => ({ backend: { kind: 'hub' as const, hub: 0 }, variant: 'modern' as const })),
-        bindNics: 'vfio-pci',
+        // the NICs start on virtio-pci: `tinynf bind --vfio` moves them (and reports each group), `devices` lists them
+        bindNics: null,
+        modules: ['vfio-pci'],
         cwd: ROOT,
-        command: { script: `node dist/tests/vm/vfio-guest-program.js ${addresses.join(' ')}; rc=$?; dmesg | grep -i -E 'dmar|iommu' | grep -i fault | head -5 >&2; exit $rc` },
+        command: {
+          script: [
+            'set -e',
+            ...addresses.map((a) => `node bin/tinynf.js bind --vfio ${a}`),
+            'echo "DEVICES $(node bin/tinynf.js devices --json)"',
+            'set +e',
+            `node dist/tests/vm/vfio-guest-program.js ${addresses.join(' ')}; rc=$?`,
+            "dmesg | grep -i -E 'dmar|iommu' | grep -i fault | head -5 >&2; exit $rc",
+          ].join('\n'),
+        },
         timeoutMs: 360_000,
       });
       const result = await guest.done;
@@ -31,6 +42,18 @@ describeVm('vfio', true)('VFIO in a QEMU guest behind intel-iommu (root, qemu, p
       }
       const out = JSON.parse(result.stdout.trim().split('\n').pop()!) as Record<string, any>;
       console.log(`vfio guest findings: ${JSON.stringify(out)}\nIOMMU faults logged by the guest kernel:\n${result.stderr}`);
+      const lines = result.stdout.trim().split('\n');
+      // tinynf bind --vfio, on the guest's real sysfs: unbound from virtio-pci, bound to vfio-pci, group reported
+      for (let i = 0; i < 3; i++) {
+        expect(lines.slice(i * 3, i * 3 + 3)).toEqual([
+          `unbound ${addresses[i]} from virtio-pci`,
+          `bound ${addresses[i]} to vfio-pci`,
+          expect.stringMatching(/^IOMMU group \d+: 1 device\(s\), viable$/),
+        ]);
+      }
+      const devices = JSON.parse(lines.find((l) => l.startsWith('DEVICES '))!.slice('DEVICES '.length)) as any[];
+      const ours = devices.filter((d) => addresses.includes(d.address));
+      expect(ours.map((d) => [d.driver, d.iommu_group.viable])).toEqual([['vfio-pci', true], ['vfio-pci', true], ['vfio-pci', true]]);
       // every NIC in its own viable group, bound to vfio-pci
       expect(out.groups.map((g: any) => g.viable)).toEqual([true, true, true]);
       expect(new Set(out.groups.map((g: any) => g.group)).size).toBe(3);
