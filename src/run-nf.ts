@@ -9,6 +9,7 @@ import { CoarseClock } from './nf/lib/coarse-clock';
 import type { NetworkFunction } from './nf/network-function';
 import { Progress, RunSummary, runFor } from './runner';
 import { SimMachine } from './sim/machine';
+import { VirtioPorts, VirtioModel } from './virtio/ports';
 import { SimWorker } from './sim/worker';
 import { GeneratorOptions } from './sim/wires/generator';
 import { OutputDescription, closeWire, createInput, createOutput } from './sim/wires/describe';
@@ -36,8 +37,12 @@ export interface RunNfOptions {
   durationS: number;
   /** Real 82599 ports (two PCI addresses), or undefined for simulated ones. */
   pci?: string[];
+  /** virtio-net ports (two PCI addresses, bound to uio_pci_generic), e.g. in a QEMU guest (docs/virtio.md). */
+  virtio?: string[];
   sim?: SimTraffic;
   onProgress?: (p: Progress) => void;
+  /** Stop early when this returns true (checked about every millisecond). */
+  stop?: () => boolean;
 }
 
 export interface RunNfResult {
@@ -59,6 +64,7 @@ export function runNf(options: RunNfOptions): RunNfResult {
   const config = def.parseConfig(options.config);
   if (!(options.durationS > 0)) throw new TinyNfError(`duration must be a positive number of seconds, got ${options.durationS}`);
   if (options.pci !== undefined) return runOnHardware(options, config);
+  if (options.virtio !== undefined) return runOnVirtio(options, config);
 
   const traffic = options.sim ?? { flows: 1000, rate: 'line-rate', frameSize: 60 };
   if (traffic.thread === true) return runOnSimWorker(options, config, traffic);
@@ -152,6 +158,19 @@ function runOnHardware(options: RunNfOptions, config: unknown): RunNfResult {
   const nf = options.definition.create(config, { clock, ports: 2 });
   const { forwarders, handlers } = ports.attach(nf);
   const summary = runFor(nf, forwarders, handlers, { durationS: options.durationS, onProgress: options.onProgress, clock, nowNs: realNowNs });
+  return finish(options.definition.name, options.model, summary, nf, 0, 0);
+}
+
+function runOnVirtio(options: RunNfOptions, config: unknown): RunNfResult {
+  const addresses = options.virtio!.map(parsePciAddress);
+  if (addresses.length !== 2) throw new TinyNfError(`--virtio takes two PCI addresses (LAN, WAN), got ${addresses.length}`);
+  if (options.model === 'compat') throw new TinyNfError('the compat model runs on the 82599 only: use --model restricted or flexible with --virtio');
+  const env = new LinuxEnvironment();
+  const ports = new VirtioPorts(env, addresses, options.model as VirtioModel);
+  const clock = new CoarseClock(env);
+  const nf = options.definition.create(config, { clock, ports: 2 });
+  const { forwarders, handlers } = ports.attach(nf);
+  const summary = runFor(nf, forwarders, handlers, { durationS: options.durationS, onProgress: options.onProgress, clock, nowNs: realNowNs, stop: options.stop });
   return finish(options.definition.name, options.model, summary, nf, 0, 0);
 }
 

@@ -1,5 +1,6 @@
-// `tinynf run <nf> (--sim [--tap LAN,WAN] [--pcap LAN.pcap,WAN.pcap] | --pci A B) [--model M] [--duration S] [--json]`: run a network function.
+// `tinynf run <nf> (--sim [--tap LAN,WAN] [--pcap LAN.pcap,WAN.pcap] | --pci A B | --virtio A B [--stop-file F]) [--model M] [--duration S] [--json]`: run a network function.
 // Progress lines go to stderr; the summary (or, with --json, one JSON object as the last line) to stdout.
+import * as fs from 'fs';
 import type { Argv, CommandModule } from 'yargs';
 import { TinyNfError } from '../env/environment';
 import { DRIVER_MODELS, parseDriverModel } from '../forwarders';
@@ -19,6 +20,11 @@ function nfFlags(): Record<string, { type: 'number' | 'string' | 'boolean'; desc
   return out;
 }
 
+/** A stop() for the run loop: true once `file` exists (an fs.existsSync every call: the loop asks every ~1 ms). */
+function stopWhenExists(file: string): () => boolean {
+  return () => fs.existsSync(file);
+}
+
 export const command: CommandModule = {
   command: 'run <nf>',
   describe: 'run a network function on two simulated (--sim) or real (--pci A B) 82599 ports',
@@ -28,6 +34,8 @@ export const command: CommandModule = {
       .option('sim', { type: 'boolean', describe: 'two in-memory 82599 ports with generated traffic (default)' })
       .option('sim-thread', { type: 'boolean', default: false, describe: 'simulated NICs run in a worker thread, in real time (default: inline, between polls)' })
       .option('pci', { type: 'string', array: true, describe: 'two real 82599 ports: LAN WAN (e.g. 0000:03:00.0 0000:03:00.1)' })
+      .option('virtio', { type: 'string', array: true, describe: 'two virtio-net ports: LAN WAN (e.g. in a QEMU guest, see docs/virtio.md)' })
+      .option('stop-file', { type: 'string', describe: 'stop early once this file exists (checked every millisecond)' })
       .option('model', { type: 'string', default: 'restricted', describe: `driver model: ${DRIVER_MODELS.join(' | ')}` })
       .option('duration', { type: 'number', default: 10, describe: 'seconds to run' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON object as the last line' })
@@ -44,7 +52,13 @@ export const command: CommandModule = {
     const name = String(args.nf);
     const def = nfDefinition(name);
     const model = parseDriverModel(String(args.model));
-    if (args.sim === true && args.pci !== undefined) throw new TinyNfError('choose --sim or --pci, not both');
+    if ([args.sim === true, args.pci !== undefined, args.virtio !== undefined].filter((x) => x).length > 1) {
+      throw new TinyNfError('choose one of --sim, --pci and --virtio');
+    }
+    if (args.virtio !== undefined && (args.tap !== undefined || args.pcap !== undefined || args['sim-thread'] === true)) {
+      throw new TinyNfError('--tap, --pcap and --sim-thread are for simulated ports, not --virtio');
+    }
+    if (args['stop-file'] !== undefined && args.virtio === undefined) throw new TinyNfError('--stop-file works with --virtio only');
     if (args['sim-thread'] === true && args.pci !== undefined) throw new TinyNfError('--sim-thread is for simulated ports, not --pci');
     const config: Record<string, unknown> = {};
     if (args.config !== undefined) {
@@ -81,6 +95,8 @@ export const command: CommandModule = {
       model,
       durationS: Number(args.duration),
       pci: args.pci as string[] | undefined,
+      virtio: args.virtio as string[] | undefined,
+      stop: args['stop-file'] !== undefined ? stopWhenExists(String(args['stop-file'])) : undefined,
       sim: { flows: Number(args.flows), rate, frameSize: Number(args['frame-size']), taps, pcaps, thread: args['sim-thread'] === true },
       onProgress: (p) =>
         process.stderr.write(
