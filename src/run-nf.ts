@@ -1,7 +1,7 @@
 // Run a network function on two ports — simulated (in-memory 82599s with generated traffic or TAP wires) or real
 // 82599s — for a while, with live progress and a summary. Used by `tinynf run` and examples/policer.ts.
 import { Environment, TinyNfError, parsePciAddress } from './env/environment';
-import { LinuxEnvironment } from './env/linux';
+import { hardwareEnvironment } from './env/vfio';
 import { SimulatedEnvironment } from './env/simulated';
 import { DriverModel, Ports } from './forwarders';
 import { NfDefinition } from './nf';
@@ -152,26 +152,37 @@ function runOnSimWorker(options: RunNfOptions, config: unknown, traffic: SimTraf
 function runOnHardware(options: RunNfOptions, config: unknown): RunNfResult {
   const addresses = options.pci!.map(parsePciAddress);
   if (addresses.length !== 2) throw new TinyNfError(`--pci takes two PCI addresses (LAN, WAN), got ${addresses.length}`);
-  const env: Environment = new LinuxEnvironment();
-  const ports = new Ports(env, addresses, options.model);
-  const clock = new CoarseClock(env);
-  const nf = options.definition.create(config, { clock, ports: 2 });
-  const { forwarders, handlers } = ports.attach(nf);
-  const summary = runFor(nf, forwarders, handlers, { durationS: options.durationS, onProgress: options.onProgress, clock, nowNs: realNowNs });
-  return finish(options.definition.name, options.model, summary, nf, 0, 0);
+  // VFIO when the ports are bound to vfio-pci (src/env/vfio.ts), else physical addresses
+  const hw = hardwareEnvironment(addresses);
+  try {
+    const env: Environment = hw.env;
+    const ports = new Ports(env, addresses, options.model);
+    const clock = new CoarseClock(env);
+    const nf = options.definition.create(config, { clock, ports: 2 });
+    const { forwarders, handlers } = ports.attach(nf);
+    const summary = runFor(nf, forwarders, handlers, { durationS: options.durationS, onProgress: options.onProgress, clock, nowNs: realNowNs });
+    return finish(options.definition.name, options.model, summary, nf, 0, 0);
+  } finally {
+    hw.close();
+  }
 }
 
 function runOnVirtio(options: RunNfOptions, config: unknown): RunNfResult {
   const addresses = options.virtio!.map(parsePciAddress);
   if (addresses.length !== 2) throw new TinyNfError(`--virtio takes two PCI addresses (LAN, WAN), got ${addresses.length}`);
   if (options.model === 'compat') throw new TinyNfError('the compat model runs on the 82599 only: use --model restricted or flexible with --virtio');
-  const env = new LinuxEnvironment();
-  const ports = new VirtioPorts(env, addresses, options.model as VirtioModel);
-  const clock = new CoarseClock(env);
-  const nf = options.definition.create(config, { clock, ports: 2 });
-  const { forwarders, handlers } = ports.attach(nf);
-  const summary = runFor(nf, forwarders, handlers, { durationS: options.durationS, onProgress: options.onProgress, clock, nowNs: realNowNs, stop: options.stop });
-  return finish(options.definition.name, options.model, summary, nf, 0, 0);
+  const hw = hardwareEnvironment(addresses); // VFIO when the ports are bound to vfio-pci
+  try {
+    const env = hw.env;
+    const ports = new VirtioPorts(env, addresses, options.model as VirtioModel);
+    const clock = new CoarseClock(env);
+    const nf = options.definition.create(config, { clock, ports: 2 });
+    const { forwarders, handlers } = ports.attach(nf);
+    const summary = runFor(nf, forwarders, handlers, { durationS: options.durationS, onProgress: options.onProgress, clock, nowNs: realNowNs, stop: options.stop });
+    return finish(options.definition.name, options.model, summary, nf, 0, 0);
+  } finally {
+    hw.close();
+  }
 }
 
 function finish(name: string, model: DriverModel, summary: RunSummary, nf: NetworkFunction, violations: number, nicMissed: number): RunNfResult {

@@ -15,13 +15,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import {
   DmaMemory,
-  Environment,
   HUGE_PAGE_SIZE,
+  PciBarEnvironment,
   PciAddress,
   TinyNfError,
   assertLittleEndianHost,
 } from './environment';
 import type { DeviceMemory } from './device-memory';
+import { IoPortBar } from './io-bar';
 import type { MappedHugepage } from './hugepages';
 import * as A from './vfio-abi';
 import { LinuxEnvironment } from './linux';
@@ -360,7 +361,7 @@ interface OpenDevice {
 }
 
 /** The Environment over VFIO: PCI config and BARs through device fds, DMA memory at IOVAs behind the IOMMU. */
-export class VfioEnvironment implements Environment {
+export class VfioEnvironment implements PciBarEnvironment {
   readonly name = 'vfio';
   readonly sysfsRoot: string;
   readonly devDir: string;
@@ -480,6 +481,31 @@ export class VfioEnvironment implements Environment {
   mapBar(address: PciAddress, bar: number): SharedArrayBuffer {
     checkBarIndex(bar);
     return this.device(address).map(bar);
+  }
+
+  /**
+   * PciBarEnvironment (the virtio driver): map memory BAR `bar`, after checking in config space that it is one
+   * (PCI 3.0 Section 6.2.5.1: bit 0 of the BAR register is 0 for memory space; vfio-pci shows the real type bits).
+   */
+  mapMemoryBar(address: PciAddress, bar: number): SharedArrayBuffer {
+    checkBarIndex(bar);
+    if ((this.pciRead32(address, 0x10 + 4 * bar) & 1) !== 0) throw new TinyNfError(`BAR${bar} of ${address} is an I/O BAR, not memory`);
+    return this.device(address).map(bar);
+  }
+
+  /**
+   * PciBarEnvironment: I/O BAR `bar` as ports, by pread/pwrite of its region in the device fd (the fd stays the
+   * environment's: closing the IoPortBar does not close it).
+   */
+  openIoBar(address: PciAddress, bar: number): IoPortBar {
+    checkBarIndex(bar);
+    if ((this.pciRead32(address, 0x10 + 4 * bar) & 1) !== 1) throw new TinyNfError(`BAR${bar} of ${address} is a memory BAR, not I/O`);
+    const dev = this.device(address);
+    const r = dev.region(bar);
+    if (r.size === 0 || (r.flags & (A.VFIO_REGION_INFO_FLAG_READ | A.VFIO_REGION_INFO_FLAG_WRITE)) !== 3) {
+      throw new TinyNfError(`BAR${bar} of ${address} cannot be read and written through VFIO`);
+    }
+    return new IoPortBar(`vfio:${address}:BAR${bar}`, r.size, { fd: dev.fd, base: r.offset });
   }
 
   /** Read 1, 2 or 4 bytes of BAR `bar` through the device fd (pread: the way to an I/O BAR). */
@@ -651,4 +677,27 @@ export function boundToVfio(sysfsRoot: string, address: PciAddress): boolean {
 /** Used by fs-less callers to check that a VFIO device node exists. */
 export function vfioAvailable(devDir = '/dev/vfio'): boolean {
   return fs.existsSync(path.join(devDir, 'vfio'));
+}
+
+/**
+ * The environment for real ports: VFIO when every port is bound to vfio-pci, the Linux environment (physical
+ * addresses, sysfs resource files) when none is, and a one-line error when they are mixed (one process cannot give
+ * one NIC IOVAs and another physical addresses out of the same buffers). `close()` releases VFIO; for Linux it does
+ * nothing.
+ */
+export function hardwareEnvironment(addresses: readonly PciAddress[], sysfsRoot = '/sys'): { env: PciBarEnvironment; close(): void } {
+  const vfio = addresses.map((a) => boundToVfio(sysfsRoot, a));
+  if (vfio.length > 0 && vfio.every((v) => v)) {
+    const env = new VfioEnvironment({ sysfsRoot });
+    return { env, close: () => env.close() };
+  }
+  if (vfio.some((v) => v)) {
+    const on = addresses.filter((_a, i) => vfio[i]);
+    const off = addresses.filter((_a, i) => !vfio[i]);
+    throw new TinyNfError(
+      `${on.join(', ')} ${on.length === 1 ? 'is' : 'are'} bound to vfio-pci but ${off.join(', ')} ${off.length === 1 ? 'is' : 'are'} not: ` +
+        `bind every port the same way (\`sudo npx tinynf bind --vfio ADDR\` for each)`,
+    );
+  }
+  return { env: new LinuxEnvironment({ sysfsRoot }), close: () => undefined };
 }

@@ -3,7 +3,8 @@
 import { TinyNfError } from '../../src/env/environment';
 import { describeIommuGroup, iommuGroupInfo } from '../../src/env/sysfs';
 import * as A from '../../src/env/vfio-abi';
-import { DEFAULT_IOVA_BASE } from '../../src/env/vfio';
+import { DEFAULT_IOVA_BASE, hardwareEnvironment } from '../../src/env/vfio';
+import { createFakeSysfs } from './helpers/fake-sysfs';
 import { SimMachine } from '../../src/sim/machine';
 import { vfioSim } from './helpers/vfio-sim';
 
@@ -155,6 +156,32 @@ describe('VFIO environment (model of the kernel)', () => {
       env.close();
     } finally {
       sim.cleanup();
+    }
+  });
+});
+
+describe('hardwareEnvironment: what `tinynf run --pci/--virtio` runs on', () => {
+  test('VFIO when every port is on vfio-pci, Linux when none is, one line when mixed', () => {
+    const sys = createFakeSysfs({
+      devices: [
+        { address: '0000:5e:00.0', vendor: 0x8086, device: 0x10fb, driver: 'vfio-pci', iommuGroup: 1 },
+        { address: '0000:5e:00.1', vendor: 0x8086, device: 0x10fb, driver: 'vfio-pci', iommuGroup: 2 },
+        { address: '0000:5f:00.0', vendor: 0x8086, device: 0x10fb, driver: 'uio_pci_generic' },
+        { address: '0000:5f:00.1', vendor: 0x8086, device: 0x10fb },
+      ],
+    });
+    try {
+      const v = hardwareEnvironment(['0000:5e:00.0', '0000:5e:00.1'], sys.root);
+      expect(v.env.name).toBe('vfio');
+      v.close();
+      const l = hardwareEnvironment(['0000:5f:00.0', '0000:5f:00.1'], sys.root);
+      expect(l.env.name).toBe('linux');
+      l.close();
+      expect(() => hardwareEnvironment(['0000:5e:00.0', '0000:5f:00.0'], sys.root)).toThrow(
+        '0000:5e:00.0 is bound to vfio-pci but 0000:5f:00.0 is not: bind every port the same way (`sudo npx tinynf bind --vfio ADDR` for each)',
+      );
+    } finally {
+      sys.cleanup();
     }
   });
 });

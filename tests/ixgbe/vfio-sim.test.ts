@@ -42,7 +42,7 @@ describe('82599 driver on VFIO (simulated NIC behind a model of the IOMMU)', () 
     expect(rig.machine.totals().dmaErrors).toBe(0);
     // what the device was told: ring bases (RDBAL/RDBAH, TDBAL/TDBAH) are IOVAs, not the simulator's window
     for (const d of rig.devices) {
-      const regs = new Uint32Array(d.bar0);
+      const regs = new Uint32Array(d.bar0.buffer);
       for (const [lo, hi] of [
         [R.RDBAL(0), R.RDBAH(0)],
         [R.TDBAL(0), R.TDBAH(0)],
