@@ -406,7 +406,14 @@ export class VfioEnvironment implements PciBarEnvironment {
     this.mappings.push(mapping);
     // MAP_DMA needs the IOMMU set, which needs a group in the container: before the first device is opened the
     // mapping waits (openDevice maps it).
-    if (this.container?.hasIommu === true) this.map(mapping);
+    if (this.container?.hasIommu === true) {
+      try {
+        this.map(mapping);
+      } catch (e) {
+        this.mappings.pop();
+        throw e;
+      }
+    }
     this.byBuffer.set(page.buffer, { iova, byteLength: HUGE_PAGE_SIZE });
     return { buffer: page.buffer, byteOffset: 0, byteLength: HUGE_PAGE_SIZE, phys: iova };
   }

@@ -3,7 +3,7 @@
 import { TinyNfError } from '../../src/env/environment';
 import { describeIommuGroup, iommuGroupInfo } from '../../src/env/sysfs';
 import * as A from '../../src/env/vfio-abi';
-import { DEFAULT_IOVA_BASE, hardwareEnvironment } from '../../src/env/vfio';
+import { DEFAULT_IOVA_BASE, VfioEnvironment, hardwareEnvironment } from '../../src/env/vfio';
 import { createFakeSysfs } from './helpers/fake-sysfs';
 import { SimMachine } from '../../src/sim/machine';
 import { vfioSim } from './helpers/vfio-sim';
@@ -139,6 +139,41 @@ describe('VFIO environment (model of the kernel)', () => {
     const sim = vfioSim(m, { noInterruptRemapping: true });
     try {
       expect(() => sim.env().pciRead32(m.addresses[0], 0)).toThrow(/VFIO_SET_IOMMU .*Operation not permitted.*intremap=on/);
+      expect(sim.kernel.openFds).toBe(0);
+    } finally {
+      sim.cleanup();
+    }
+  });
+
+  test('no IOMMU group, no VFIO module, an IOVA the IOMMU refuses: one line each', () => {
+    const m = machine(1);
+    const a = m.addresses[0];
+    let sim = vfioSim(m, { noGroup: [a] });
+    try {
+      expect(() => sim.env().pciRead32(a, 0)).toThrow(`${a} has no IOMMU group: the IOMMU is off (intel_iommu=on iommu=pt on the kernel command line)`);
+    } finally {
+      sim.cleanup();
+    }
+    sim = vfioSim(m, { noVfio: true });
+    try {
+      expect(() => sim.env().pciRead32(a, 0)).toThrow(
+        'cannot open /dev/vfio/vfio: No such file or directory (errno 2); VFIO is not loaded: run `sudo modprobe vfio-pci`',
+      );
+    } finally {
+      sim.cleanup();
+    }
+    sim = vfioSim(m);
+    try {
+      // memory the kernel cannot pin (not a page of ours): MAP_DMA fails with EFAULT, reported with the IOVA
+      const env = new VfioEnvironment({
+        sysfsRoot: sim.sysfs.root,
+        system: sim.kernel,
+        hugepage: () => ({ buffer: new SharedArrayBuffer(2 * 1024 * 1024), virtualAddress: 0x1000_0000_0000 }),
+        clock: { sleepUs: () => undefined, nowNs: () => 0 },
+      });
+      env.pciRead32(a, 0);
+      expect(() => env.allocateDma(64)).toThrow(/^VFIO_IOMMU_MAP_DMA of 2097152 bytes at IOVA 0x100000000 failed: Bad address \(errno 14\)$/);
+      env.close();
       expect(sim.kernel.openFds).toBe(0);
     } finally {
       sim.cleanup();

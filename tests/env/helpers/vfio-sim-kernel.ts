@@ -25,6 +25,8 @@ export interface SimVfioOptions {
   sysfsRoot: string;
   /** No interrupt remapping: VFIO_SET_IOMMU fails with EPERM (as with QEMU intel-iommu,intremap=off). */
   noInterruptRemapping?: boolean;
+  /** VFIO not loaded: /dev/vfio/vfio does not exist. */
+  noVfio?: boolean;
 }
 
 type Fd =
@@ -72,6 +74,7 @@ export class SimVfioKernel implements VfioSystem {
     const dir = path.dirname(file);
     const base = path.basename(file);
     if (dir !== '/dev/vfio') return this.fail(ENOENT);
+    if (base === 'vfio' && this.options.noVfio === true) return this.fail(ENOENT);
     if (base === 'vfio') return this.add({ kind: 'container', iommu: 0, groups: new Set() });
     const n = Number(base);
     if (!Object.values(this.options.groups).includes(n)) return this.fail(ENOENT);

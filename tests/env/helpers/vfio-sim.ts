@@ -21,6 +21,9 @@ export interface VfioSimOptions {
   /** Extra devices in the fake sysfs (e.g. a non-NIC group member). */
   extra?: { address: string; driver?: string; group: number }[];
   noInterruptRemapping?: boolean;
+  noVfio?: boolean;
+  /** Devices with no iommu_group link (the IOMMU is off for them). */
+  noGroup?: string[];
 }
 
 export function vfioSim(machine: SimMachine, options: VfioSimOptions = {}): VfioSim {
@@ -36,12 +39,12 @@ export function vfioSim(machine: SimMachine, options: VfioSimOptions = {}): Vfio
         device: 0x10fb,
         resource0Bytes: 0,
         driver: options.drivers !== undefined && a in options.drivers ? options.drivers[a] : 'vfio-pci',
-        iommuGroup: groups[a],
+        iommuGroup: options.noGroup?.includes(a) === true ? undefined : groups[a],
       })),
       ...(options.extra ?? []).map((e) => ({ address: e.address, vendor: 0x8086, device: 0x1234, resource0Bytes: 0, driver: e.driver, iommuGroup: e.group })),
     ],
   });
-  const kernel = new SimVfioKernel(machine, { groups, sysfsRoot: sysfs.root, noInterruptRemapping: options.noInterruptRemapping });
+  const kernel = new SimVfioKernel(machine, { groups, sysfsRoot: sysfs.root, noInterruptRemapping: options.noInterruptRemapping, noVfio: options.noVfio });
   const clock = { sleepUs: (us: number) => machine.advanceUs(us), nowNs: () => machine.nowNs() };
   return {
     sysfs,
