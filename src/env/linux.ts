@@ -75,8 +75,8 @@ export class LinuxEnvironment implements PciBarEnvironment {
       throw new TinyNfError(`DMA allocation of ${bytes} bytes refused: must be between 1 and ${HUGE_PAGE_SIZE} bytes`);
     }
     requireRoot('DMA memory (huge pages and physical addresses)');
-    const mount = this.hugetlbfsMount();
     const page = this.mapHugepageForDma();
+    const mount = this.hugetlbfsMount(); // for the messages below
 
     const pagemap = new Pagemap(this.pagemapPath, this.basePageSize());
     const entries = pagemap.readMany(page.virtualAddress, HUGE_PAGE_SIZE / pagemap.pageSize);
