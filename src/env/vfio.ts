@@ -20,6 +20,7 @@ import {
   PciAddress,
   TinyNfError,
   assertLittleEndianHost,
+  parsePciAddress,
 } from './environment';
 import type { DeviceMemory } from './device-memory';
 import { IoPortBar } from './io-bar';
@@ -28,9 +29,10 @@ import * as A from './vfio-abi';
 import { LinuxEnvironment } from './linux';
 import { O_CLOEXEC, O_RDWR, libc } from './libc';
 import { shmAddon } from './native/addon';
+import { Pagemap, checkEntry } from './pagemap';
 import { checkDeviceAndBar0 } from './pci-checks';
 import { checkConfigOffset } from './simulated';
-import { boundDriver, existingPciDevice, iommuGroupOf } from './sysfs';
+import { boundDriver, existingPciDevice, iommuGroupOf, readPciDevice } from './sysfs';
 
 /** The system calls VFIO needs. linuxVfioSystem() is the real one; tests substitute a model of the kernel. */
 export interface VfioSystem {
@@ -343,6 +345,15 @@ export interface VfioEnvironmentOptions {
   hugepage?: () => MappedHugepage;
   /** IOVA of the first allocation (2 MiB aligned; default 4 GiB); later ones follow, 2 MiB apart. */
   iovaBase?: number;
+  /**
+   * 'chosen' (default): IOVAs from iovaBase up. 'physical': IOVA = the page's physical address (from pagemap), for a
+   * device whose DMA bypasses the IOMMU (a legacy virtio device cannot negotiate VIRTIO_F_ACCESS_PLATFORM, so QEMU
+   * sends its DMA untranslated); the page is still mapped at that IOVA, so a device that does go through the IOMMU
+   * works too.
+   */
+  iova?: 'chosen' | 'physical';
+  /** The pagemap file for iova 'physical' (default /proc/self/pagemap). */
+  pagemapPath?: string;
   /** Sleep and clock (default: the Linux environment's). */
   clock?: { sleepUs(us: number): void; nowNs(): number };
 }
@@ -374,6 +385,9 @@ export class VfioEnvironment implements PciBarEnvironment {
   private readonly mappings: DmaMapping[] = [];
   private readonly byBuffer = new WeakMap<SharedArrayBuffer, { iova: number; byteLength: number }>();
   private nextIova: number;
+  /** How IOVAs are chosen (see VfioEnvironmentOptions.iova). */
+  readonly iovaMode: 'chosen' | 'physical';
+  private readonly pagemapPath: string;
   private closed = false;
 
   constructor(options: VfioEnvironmentOptions = {}) {
@@ -390,6 +404,8 @@ export class VfioEnvironment implements PciBarEnvironment {
       throw new TinyNfError(`IOVA base 0x${base.toString(16)} must be a non-zero multiple of 2 MiB`);
     }
     this.nextIova = base;
+    this.iovaMode = options.iova ?? 'chosen';
+    this.pagemapPath = options.pagemapPath ?? '/proc/self/pagemap';
   }
 
   // ---- DMA memory -------------------------------------------------------------------------------------
@@ -400,8 +416,13 @@ export class VfioEnvironment implements PciBarEnvironment {
       throw new TinyNfError(`DMA allocation of ${bytes} bytes refused: must be between 1 and ${HUGE_PAGE_SIZE} bytes`);
     }
     const page = this.hugepage();
-    const iova = this.nextIova;
-    this.nextIova += HUGE_PAGE_SIZE;
+    let iova: number;
+    if (this.iovaMode === 'physical') {
+      iova = physicalAddressOf(page, this.pagemapPath);
+    } else {
+      iova = this.nextIova;
+      this.nextIova += HUGE_PAGE_SIZE;
+    }
     const mapping: DmaMapping = { buffer: page.buffer, vaddr: page.virtualAddress, iova, size: HUGE_PAGE_SIZE, mapped: false };
     this.mappings.push(mapping);
     // MAP_DMA needs the IOMMU set, which needs a group in the container: before the first device is opened the
@@ -660,6 +681,16 @@ export class VfioEnvironment implements PciBarEnvironment {
   }
 }
 
+/** The physical address of a 2 MiB page (pagemap; needs root), checked 2 MiB aligned. */
+function physicalAddressOf(page: MappedHugepage, pagemapPath: string): number {
+  const pagemap = new Pagemap(pagemapPath, libc().getpagesize());
+  const entry = pagemap.readMany(page.virtualAddress, 1)[0];
+  checkEntry(entry, page.virtualAddress, pagemapPath);
+  const phys = entry.pfn * pagemap.pageSize;
+  if (phys % HUGE_PAGE_SIZE !== 0) throw new TinyNfError(`huge page at 0x${phys.toString(16)} is not 2 MiB aligned`);
+  return phys;
+}
+
 function checkBarIndex(bar: number): void {
   if (!Number.isInteger(bar) || bar < A.VFIO_PCI_BAR0_REGION_INDEX || bar > A.VFIO_PCI_BAR5_REGION_INDEX) {
     throw new TinyNfError(`BAR index ${bar} invalid: must be 0 to 5`);
@@ -695,7 +726,7 @@ export function vfioAvailable(devDir = '/dev/vfio'): boolean {
 export function hardwareEnvironment(addresses: readonly PciAddress[], sysfsRoot = '/sys'): { env: PciBarEnvironment; close(): void } {
   const vfio = addresses.map((a) => boundToVfio(sysfsRoot, a));
   if (vfio.length > 0 && vfio.every((v) => v)) {
-    const env = new VfioEnvironment({ sysfsRoot });
+    const env = new VfioEnvironment({ sysfsRoot, iova: addresses.some((a) => mayBypassIommu(sysfsRoot, a)) ? 'physical' : 'chosen' });
     return { env, close: () => env.close() };
   }
   if (vfio.some((v) => v)) {
@@ -707,4 +738,21 @@ export function hardwareEnvironment(addresses: readonly PciAddress[], sysfsRoot 
     );
   }
   return { env: new LinuxEnvironment({ sysfsRoot }), close: () => undefined };
+}
+
+/**
+ * Whether the device may do DMA that bypasses the IOMMU: a transitional or legacy virtio device (1af4:1000..103f,
+ * Virtio 1.1 Section 4.1.2.3) may be driven through its legacy interface, which has no VIRTIO_F_ACCESS_PLATFORM.
+ */
+export function mayBypassIommu(sysfsRoot: string, address: PciAddress): boolean {
+  const info = readPciDevice(sysfsRoot, parsePciAddressOrSame(address));
+  return info !== undefined && info.vendor === 0x1af4 && info.device >= 0x1000 && info.device <= 0x103f;
+}
+
+function parsePciAddressOrSame(address: string): PciAddress {
+  try {
+    return parsePciAddress(address);
+  } catch {
+    return address;
+  }
 }

@@ -3,7 +3,7 @@
 import { TinyNfError } from '../../src/env/environment';
 import { describeIommuGroup, iommuGroupInfo } from '../../src/env/sysfs';
 import * as A from '../../src/env/vfio-abi';
-import { DEFAULT_IOVA_BASE, VfioEnvironment, hardwareEnvironment } from '../../src/env/vfio';
+import { DEFAULT_IOVA_BASE, VfioEnvironment, hardwareEnvironment, mayBypassIommu } from '../../src/env/vfio';
 import { createFakeSysfs } from './helpers/fake-sysfs';
 import { SimMachine } from '../../src/sim/machine';
 import { vfioSim } from './helpers/vfio-sim';
@@ -212,9 +212,33 @@ describe('hardwareEnvironment: what `tinynf run --pci/--virtio` runs on', () => 
       const l = hardwareEnvironment(['0000:5f:00.0', '0000:5f:00.1'], sys.root);
       expect(l.env.name).toBe('linux');
       l.close();
+      expect((v.env as VfioEnvironment).iovaMode).toBe('chosen');
       expect(() => hardwareEnvironment(['0000:5e:00.0', '0000:5f:00.0'], sys.root)).toThrow(
         '0000:5e:00.0 is bound to vfio-pci but 0000:5f:00.0 is not: bind every port the same way (`sudo npx tinynf bind --vfio ADDR` for each)',
       );
+    } finally {
+      sys.cleanup();
+    }
+  });
+
+  test('a legacy or transitional virtio device (1af4:1000..103f) gets IOVA = physical address; a modern one our IOVAs', () => {
+    const sys = createFakeSysfs({
+      devices: [
+        { address: '0000:00:10.0', vendor: 0x1af4, device: 0x1000, driver: 'vfio-pci', iommuGroup: 1 },
+        { address: '0000:00:11.0', vendor: 0x1af4, device: 0x1000, driver: 'vfio-pci', iommuGroup: 2 },
+        { address: '0000:00:12.0', vendor: 0x1af4, device: 0x1041, driver: 'vfio-pci', iommuGroup: 3 },
+        { address: '0000:00:13.0', vendor: 0x1af4, device: 0x1041, driver: 'vfio-pci', iommuGroup: 4 },
+      ],
+    });
+    try {
+      expect(mayBypassIommu(sys.root, '0000:00:10.0')).toBe(true);
+      expect(mayBypassIommu(sys.root, '0000:00:12.0')).toBe(false);
+      const legacy = hardwareEnvironment(['0000:00:10.0', '0000:00:11.0'], sys.root);
+      expect((legacy.env as VfioEnvironment).iovaMode).toBe('physical');
+      legacy.close();
+      const modern = hardwareEnvironment(['0000:00:12.0', '0000:00:13.0'], sys.root);
+      expect((modern.env as VfioEnvironment).iovaMode).toBe('chosen');
+      modern.close();
     } finally {
       sys.cleanup();
     }
