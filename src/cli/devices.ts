@@ -1,5 +1,5 @@
 // `tinynf devices`: the PCI network devices of this machine, their drivers and interfaces (read only), with the
-// 82599s tinynf can drive marked — the status part of dpdk-devbind.
+// NICs tinynf can drive marked (82599ES, virtio-net) — the status part of dpdk-devbind.
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { IommuGroup, PciNetworkDevice, hex4, iommuGroupInfo, listNetworkDevices } from '../env/sysfs';
 
@@ -10,7 +10,7 @@ interface DevicesArgs {
 
 export function formatDevice(d: PciNetworkDevice, group?: IommuGroup): string {
   const ifs = d.interfaces.length === 0 ? 'none' : d.interfaces.map((i) => `${i.name} (${i.up ? 'up' : 'down'})`).join(', ');
-  const support = d.supported ? '  supported: Intel 82599ES' : '';
+  const support = d.model === '82599ES' ? '  supported: Intel 82599ES' : d.model !== null ? `  supported: ${d.model} (tinynf run --virtio)` : '';
   const iommu = group === undefined ? '' : `  iommu_group=${group.group} (${group.viable ? 'viable' : 'not viable'})`;
   return `${d.address}  ${hex4(d.vendor)}:${hex4(d.device)}  driver=${d.driver ?? 'none'}  if=${ifs}${iommu}${support}`;
 }
@@ -34,6 +34,7 @@ export const command: CommandModule<object, DevicesArgs> = {
             driver: d.driver ?? null,
             interfaces: d.interfaces,
             supported: d.supported,
+            model: d.model,
             iommu_group: groupJson(iommuGroupInfo(args.sysfsRoot, d.address)),
           })),
         ) + '\n',

@@ -4,6 +4,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { TinyNfError } from '../env/environment';
 import { NicOptions, NicVariant, defaultCacheDir, nicAddress, prepareImage, runGuest } from '../vm';
+import { runVirtioBench } from '../vm/bench';
 
 interface PrepareArgs {
   cache: string;
@@ -102,9 +103,40 @@ const run: CommandModule<object, RunArgs> = {
   },
 };
 
+interface BenchArgs extends PrepareArgs {
+  variant: NicVariant;
+  seconds: number;
+  testpmd: boolean;
+  json: boolean;
+}
+
+const bench: CommandModule<object, BenchArgs> = {
+  command: 'bench',
+  describe: 'in one guest: our virtio forwarders (restricted, flexible) and dpdk-testpmd on the same NICs; rates and ratios',
+  builder: (y: Argv) =>
+    cacheOption(y)
+      .option('variant', { choices: ['modern', 'legacy'] as const, default: 'modern' as NicVariant, describe: 'virtio 1.x or 0.9.5 NICs' })
+      .option('seconds', { type: 'number', default: 8, describe: 'seconds each forwarder runs' })
+      .option('testpmd', { type: 'boolean', default: true, describe: 'also run dpdk-testpmd (Debian dpdk-dev); --no-testpmd skips it' })
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON array of rows as the last line' }) as unknown as Argv<BenchArgs>,
+  handler: async (args: ArgumentsCamelCase<BenchArgs>) => {
+    if (!(args.seconds > 0)) throw new TinyNfError('--seconds must be positive');
+    const image = prepareImage({ cacheDir: args.cache, kernelPackage: args.kernelPackage, log: (l) => process.stderr.write(`tinynf vm: ${l}\n`) });
+    process.stderr.write(`tinynf vm bench: booting (TCG), ${args.variant} NICs, ${args.seconds} s per forwarder\n`);
+    const rows = await runVirtioBench({ image, variant: args.variant, seconds: args.seconds, testpmd: args.testpmd });
+    if (args.json) {
+      process.stdout.write(JSON.stringify(rows) + '\n');
+      return;
+    }
+    for (const r of rows) {
+      process.stdout.write(`${r.forwarder.padEnd(18)} ${r.variant}  ${r.mpps.toFixed(4)} Mpps  ratio ${r.ratio.toFixed(2)}  (${r.txPackets} frames in ${r.seconds.toFixed(1)} s)\n`);
+    }
+  },
+};
+
 export const command: CommandModule = {
   command: 'vm <action>',
-  describe: 'the QEMU lab: `vm prepare`, `vm run [options] -- CMD...` (docs/virtio.md)',
-  builder: (y) => y.command(prepare).command(run).demandCommand(1, 'vm prepare or vm run'),
+  describe: 'the QEMU lab: `vm prepare`, `vm run [options] -- CMD...`, `vm bench` (docs/virtio.md)',
+  builder: (y) => y.command(prepare).command(run).command(bench).demandCommand(1, 'vm prepare, vm run or vm bench'),
   handler: () => undefined,
 };

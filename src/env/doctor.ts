@@ -11,7 +11,17 @@ import { Environment, PCI_DEVICE_82599ES_SFP, PCI_VENDOR_INTEL, PciAddress, Tiny
 import { HUGEPAGES_2M_DIR, SETUP_HUGEPAGES_COMMAND, findHugetlbfsMount, readHugepagePool } from './hugepages';
 import { LinuxEnvironment } from './linux';
 import { PCI_CONFIG_BAR0_LOW } from './pci-checks';
-import { boundDriver, describeIommuGroup, hex4, interfacesInUse, iommuGroupInfo, listNetworkDevices, netInterfaces, pciDeviceDir } from './sysfs';
+import {
+  boundDriver,
+  describeIommuGroup,
+  hex4,
+  interfacesInUse,
+  iommuGroupInfo,
+  listNetworkDevices,
+  netInterfaces,
+  pciDeviceDir,
+  supportedModel,
+} from './sysfs';
 import { boundToVfio } from './vfio';
 
 export interface DoctorCheck {
@@ -319,6 +329,8 @@ export interface DeviceChecks {
   readonly readyForInit: boolean;
   /** Whether the device still needs `tinynf bind`/`unbind` (it is held by a kernel network driver). */
   readonly needsADriverChange: boolean;
+  /** A virtio-net device (driven by `tinynf run --virtio`; no link to check after an init). */
+  readonly virtio?: boolean;
 }
 
 /**
@@ -350,8 +362,10 @@ export function checkDevice(addressText: string, o: DeviceCheckOptions): DeviceC
 
   const vendor = readHexFile(path.join(dir, 'vendor'));
   const device = readHexFile(path.join(dir, 'device'));
-  const idsOk = vendor === PCI_VENDOR_INTEL && device === PCI_DEVICE_82599ES_SFP;
-  checks.push(checkIds(address, vendor, device));
+  const model = vendor !== undefined && device !== undefined ? supportedModel(vendor, device) : null;
+  const virtio = model === 'virtio-net modern' || model === 'virtio-net legacy';
+  const idsOk = (vendor === PCI_VENDOR_INTEL && device === PCI_DEVICE_82599ES_SFP) || virtio;
+  checks.push(virtio ? ok(`ids ${address}`, `${hex4(vendor!)}:${hex4(device!)} ${model}: supported (tinynf run --virtio, docs/virtio.md)`) : checkIds(address, vendor, device));
 
   const driver = boundDriver(dir);
   const driverOk = driver === undefined || (USER_SPACE_DRIVERS as readonly string[]).includes(driver);
@@ -362,7 +376,7 @@ export function checkDevice(addressText: string, o: DeviceCheckOptions): DeviceC
 
   const env = new LinuxEnvironment({ sysfsRoot: o.sysfsRoot });
   const pciOk = checkPciCommand(address, env, checks);
-  const barOk = checkBar0(address, dir, env, checks);
+  const barOk = virtio ? checkVirtioBars(address, model === 'virtio-net legacy', env, checks) : checkBar0(address, dir, env, checks);
   const iommuOk = checkDeviceIommuGroup(address, dir, driver, checks, o.sysfsRoot);
 
   return {
@@ -370,6 +384,7 @@ export function checkDevice(addressText: string, o: DeviceCheckOptions): DeviceC
     checks,
     readyForInit: idsOk && driverOk && inUse.length === 0 && pciOk && barOk && iommuOk,
     needsADriverChange: !driverOk,
+    virtio,
   };
 }
 
@@ -528,6 +543,53 @@ function checkBar0(address: PciAddress, dir: string, env: LinuxEnvironment, chec
   }
   checks.push(ok(name, `64-bit memory BAR, ${resource0} is ${size / 1024} KiB`));
   return true;
+}
+
+/**
+ * A virtio-net device's registers: legacy ones in I/O BAR0 (Virtio 1.1 Section 4.1.4.8), modern ones in the memory
+ * BARs named by vendor-specific capabilities (ID 0x09, cfg_type 1 = common, 2 = notify: Section 4.1.4). The driver
+ * (src/virtio/transport.ts) needs exactly these.
+ */
+function checkVirtioBars(address: PciAddress, legacy: boolean, env: LinuxEnvironment, checks: DoctorCheck[]): boolean {
+  const name = `bars ${address}`;
+  try {
+    const read32 = (offset: number) => env.pciRead32(address, offset) >>> 0;
+    if (legacy) {
+      const bar0 = read32(PCI_CONFIG_BAR0_LOW);
+      if ((bar0 & 1) !== 1) {
+        checks.push(fail(name, `BAR0 0x${bar0.toString(16)} of this legacy virtio device is not an I/O BAR`, 'check the address (a legacy virtio-net device has its registers in I/O BAR0)'));
+        return false;
+      }
+      checks.push(ok(name, `legacy virtio: registers in I/O BAR0 (port 0x${(bar0 & ~3).toString(16)}; accessed with pread/pwrite of resource0)`));
+      return true;
+    }
+    const found = new Map<number, number>();
+    if ((read32(PCI_COMMAND) & PCI_STATUS_CAPABILITIES_LIST) !== 0) {
+      let pointer = read32(PCI_CAPABILITIES_POINTER) & 0xfc;
+      for (let i = 0; i < 48 && pointer >= 0x40; i++) {
+        const header = read32(pointer);
+        if ((header & 0xff) === 0x09 && !found.has((header >>> 24) & 0xff)) found.set((header >>> 24) & 0xff, read32(pointer + 4) & 0xff);
+        pointer = (header >>> 8) & 0xfc;
+      }
+    }
+    const common = found.get(1);
+    const notify = found.get(2);
+    if (common === undefined || notify === undefined) {
+      checks.push(fail(name, `no virtio ${common === undefined ? 'common' : 'notify'} configuration capability`, 'this is not a virtio 1.x device as the specification describes it'));
+      return false;
+    }
+    for (const bar of new Set([common, notify])) {
+      if (bar > 5 || (read32(PCI_CONFIG_BAR0_LOW + 4 * bar) & 1) !== 0) {
+        checks.push(fail(name, `the virtio structures' BAR${bar} is not a memory BAR`, 'check the device'));
+        return false;
+      }
+    }
+    checks.push(ok(name, `modern virtio: common configuration in BAR${common}, notifications in BAR${notify} (memory BARs)`));
+    return true;
+  } catch (e) {
+    checks.push(fail(name, `configuration space not readable: ${(e as Error).message}`, 'run tinynf doctor with sudo'));
+    return false;
+  }
 }
 
 /**
@@ -709,6 +771,8 @@ export function runDoctor(addresses: string[], options: DoctorOptions = {}): Doc
     for (const d of devices) {
       if (!root.ok) {
         checks.push(fail(`link ${d.address}`, 'not attempted: initialising a device needs root', 'run tinynf doctor --init with sudo'));
+      } else if (d.virtio === true) {
+        checks.push(ok(`link ${d.address}`, 'not applicable: a virtio-net device has no link to wait for; tinynf run --virtio initialises it'));
       } else if (!d.readyForInit) {
         checks.push(fail(`link ${d.address}`, 'not attempted: the device checks above failed, and resetting it now could disturb the kernel', 'fix the checks above first'));
       } else {

@@ -49,8 +49,10 @@ export interface PciNetworkDevice {
   /** Name of the bound kernel driver, or undefined. */
   readonly driver: string | undefined;
   readonly interfaces: NetInterface[];
-  /** An Intel 82599ES (8086:10fb), the NIC tinynf drives. */
+  /** A NIC tinynf drives: an Intel 82599ES (8086:10fb) or a virtio-net device (1af4:1041 modern, 1af4:1000 legacy). */
   readonly supported: boolean;
+  /** Which of those: '82599ES', 'virtio-net modern', 'virtio-net legacy', or null. */
+  readonly model: SupportedModel | null;
 }
 
 /** Every PCI device of class 0x02xxxx under the sysfs root, sorted by address. Reads only. */
@@ -84,8 +86,22 @@ export function readPciDevice(sysfsRoot: string, address: PciAddress): PciNetwor
     classCode,
     driver: boundDriver(dir),
     interfaces: netInterfaces(sysfsRoot, dir),
-    supported: vendor === PCI_VENDOR_INTEL && device === PCI_DEVICE_82599ES_SFP,
+    supported: supportedModel(vendor, device) !== null,
+    model: supportedModel(vendor, device),
   };
+}
+
+export type SupportedModel = '82599ES' | 'virtio-net modern' | 'virtio-net legacy';
+
+/**
+ * The NIC models tinynf drives, by PCI identity: the 82599ES (src/ixgbe) and virtio-net (src/virtio; Virtio 1.1
+ * Section 4.1.2: vendor 0x1af4, device 0x1041 = 0x1040 + type 1 for a modern device, 0x1000 for a transitional one).
+ */
+export function supportedModel(vendor: number, device: number): SupportedModel | null {
+  if (vendor === PCI_VENDOR_INTEL && device === PCI_DEVICE_82599ES_SFP) return '82599ES';
+  if (vendor === 0x1af4 && device === 0x1041) return 'virtio-net modern';
+  if (vendor === 0x1af4 && device === 0x1000) return 'virtio-net legacy';
+  return null;
 }
 
 /** Basename of the device's `driver` symlink, or undefined if no driver is bound. */

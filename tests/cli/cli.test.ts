@@ -34,29 +34,36 @@ describe('tinynf devices', () => {
       expect(r.stdout).toMatch(new RegExp(`^${a}  ${vendor}:${device}  driver=`, 'm'));
     }
     if (fs.existsSync('/sys/bus/pci/devices/0000:00:03.0/virtio2/net/eth0')) {
-      expect(r.stdout).toMatch(/^0000:00:03\.0  1af4:1041  driver=virtio-pci  if=eth0 \((up|down)\)$/m);
+      expect(r.stdout).toMatch(/^0000:00:03\.0  1af4:1041  driver=virtio-pci  if=eth0 \((up|down)\)  supported: virtio-net modern \(tinynf run --virtio\)$/m);
     }
   });
 
-  it('prints JSON and marks 82599ES as supported (temporary sysfs root)', () => {
+  it('prints JSON and marks 82599ES and virtio-net as supported (temporary sysfs root)', () => {
     const sys = createFakeSysfs({
       devices: [
         { address: '0000:5e:00.0', vendor: 0x8086, device: 0x10fb, driver: 'ixgbe', interfaces: [{ name: 'ens1f0', operstate: 'down', flags: 0x1002 }] },
         { address: '0000:00:03.0', vendor: 0x1af4, device: 0x1041 },
+        { address: '0000:00:04.0', vendor: 0x1af4, device: 0x1000 },
+        { address: '0000:00:05.0', vendor: 0x8086, device: 0x1572 },
       ],
     });
     try {
       const text = tinynf('devices', '--sysfs-root', sys.root);
       expect(text.stdout).toBe(
         'PCI network devices (class 02):\n' +
-          '0000:00:03.0  1af4:1041  driver=none  if=none\n' +
+          '0000:00:03.0  1af4:1041  driver=none  if=none  supported: virtio-net modern (tinynf run --virtio)\n' +
+          '0000:00:04.0  1af4:1000  driver=none  if=none  supported: virtio-net legacy (tinynf run --virtio)\n' +
+          '0000:00:05.0  8086:1572  driver=none  if=none\n' +
           '0000:5e:00.0  8086:10fb  driver=ixgbe  if=ens1f0 (down)  supported: Intel 82599ES\n',
       );
       const json = JSON.parse(tinynf('devices', '--json', '--sysfs-root', sys.root).stdout);
-      expect(json[1]).toEqual({
+      expect(json[3]).toEqual({
         address: '0000:5e:00.0', vendor: '8086', device: '10fb', driver: 'ixgbe',
-        interfaces: [{ name: 'ens1f0', up: false, operstate: 'down' }], supported: true, iommu_group: null,
+        interfaces: [{ name: 'ens1f0', up: false, operstate: 'down' }], supported: true, model: '82599ES', iommu_group: null,
       });
+      expect(json.slice(0, 3).map((d: { model: string | null; supported: boolean }) => [d.model, d.supported])).toEqual([
+        ['virtio-net modern', true], ['virtio-net legacy', true], [null, false],
+      ]);
     } finally {
       sys.cleanup();
     }

@@ -4,10 +4,9 @@
 // forwarding. Forwarding must still work: the worker sees the driver's plain stores.
 import { SimulatedEnvironment } from '../../src/env/simulated';
 import { DriverModel, Ports } from '../../src/forwarders';
-import type { Forwarder } from '../../src/ixgbe/forwarder';
-import type { PacketHandler } from '../../src/ixgbe/handler';
 import { createNop } from '../../src/nf/simple';
 import { SimWorker } from '../../src/sim/worker';
+import { pollUntil } from './helpers/poll-until';
 
 const WRITES = ['store', 'exchange', 'compareExchange', 'add', 'sub', 'and', 'or', 'xor'] as const;
 
@@ -22,17 +21,6 @@ function spyAtomicWrites(targets: Set<ArrayBufferLike>): { hits: string[]; resto
     };
   }
   return { hits, restore: () => saved.forEach(([name, original]) => ((Atomics as any)[name] = original)) };
-}
-
-function pollUntil(forwarders: (Forwarder | null)[], handlers: (PacketHandler | null)[], done: () => boolean, timeoutMs = 10_000): boolean {
-  const end = performance.now() + timeoutMs;
-  for (let round = 0; ; round++) {
-    for (let i = 0; i < forwarders.length; i++) forwarders[i]?.poll(handlers[i]!);
-    if ((round & 63) === 0) {
-      if (done()) return true;
-      if (performance.now() > end) return false;
-    }
-  }
 }
 
 describe('BAR0 is never written with an Atomics operation by the driver', () => {
@@ -69,7 +57,7 @@ describe('BAR0 is never written with an Atomics operation by the driver', () => 
         for (let batch = 1; batch <= 12 && forwarded; batch++) {
           for (let p = 0; p < 2; p++) sim.pushFrames(p, new Array<Uint8Array>(256).fill(frame));
           const want = batch * 256;
-          forwarded = pollUntil(forwarders, handlers, () => sim.stats(0).txPackets >= want && sim.stats(1).txPackets >= want);
+          forwarded = pollUntil(forwarders, handlers, () => sim.stats(0).txPackets >= want && sim.stats(1).txPackets >= want, 10_000);
         }
       } finally {
         spy.restore();

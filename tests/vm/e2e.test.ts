@@ -114,7 +114,12 @@ class Captures {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function guestScript(): string {
-  const lines = ['set -u', 'A=0000:00:10.0; B=0000:00:11.0'];
+  const lines = [
+    'set -u',
+    'A=0000:00:10.0; B=0000:00:11.0',
+    'node bin/tinynf.js devices --json > "$TNFVM_JOB/devices.json"',
+    'node bin/tinynf.js doctor $A $B --json > "$TNFVM_JOB/doctor.json"',
+  ];
   for (const nf of NFS) {
     lines.push(
       `node bin/tinynf.js run ${nf} --virtio $A $B --model "$MODEL" --duration 900 --stop-file "$TNFVM_JOB/stop-${nf}" --json > "$TNFVM_JOB/${nf}.json" 2> "$TNFVM_JOB/${nf}.err"`,
@@ -167,6 +172,19 @@ describeIf('virtio-net in a QEMU guest: NFs between two host namespaces (root, q
         {
           const nf = new GuestNf(guest, 'nop');
           await nf.ready(240_000);
+          // Before it: `tinynf devices` and `tinynf doctor` in the guest knew the NICs.
+          const devices = JSON.parse(fs.readFileSync(path.join(guest.jobDir, 'devices.json'), 'utf8')) as { address: string; model: string; driver: string }[];
+          expect(devices.filter((d) => d.address.startsWith('0000:00:1')).map((d) => [d.address, d.model, d.driver])).toEqual([
+            ['0000:00:10.0', `virtio-net ${variant}`, 'uio_pci_generic'],
+            ['0000:00:11.0', `virtio-net ${variant}`, 'uio_pci_generic'],
+          ]);
+          const doctor = JSON.parse(fs.readFileSync(path.join(guest.jobDir, 'doctor.json'), 'utf8')) as { checks: { name: string; ok: boolean }[] };
+          const perPort = doctor.checks.filter((c) => /^(ids|driver|bars|interface) 0000:00:1[01]\.0$/.test(c.name));
+          expect(perPort.map((c) => [c.name, c.ok])).toEqual(
+            ['ids', 'driver', 'interface', 'bars'].flatMap((n) => [[`${n} 0000:00:10.0`, true]]).concat(
+              ['ids', 'driver', 'interface', 'bars'].flatMap((n) => [[`${n} 0000:00:11.0`, true]]),
+            ),
+          );
           // iperf3 first, outside the captures: TCP fills the rings until something drops, which is its job.
           const iperf = await nsRun(scope, lab.lan.netns, ['iperf3', '-c', addr(lab.wan), '-p', '5201', '-t', '2', '-J'], 60_000);
           expect(iperf.code).toBe(0);
