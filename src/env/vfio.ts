@@ -11,7 +11,6 @@
 //              group and the container, so the next process (or environment) can open the group again
 // VfioEnvironment is an Environment: allocateDma returns the IOVA as `phys` and virtToPhys gives IOVAs, so the
 // drivers run on it unchanged. See docs/environment.md (VFIO) and docs/hardware.md (VFIO).
-import * as fs from 'fs';
 import * as path from 'path';
 import {
   DmaMemory,
@@ -710,11 +709,6 @@ export function boundToVfio(sysfsRoot: string, address: PciAddress): boolean {
   } catch {
     return false;
   }
-}
-
-/** Used by fs-less callers to check that a VFIO device node exists. */
-export function vfioAvailable(devDir = '/dev/vfio'): boolean {
-  return fs.existsSync(path.join(devDir, 'vfio'));
 }
 
 /**
