@@ -12,13 +12,29 @@ export class IoPortBar {
   private fd: number;
   private readonly scratch = Buffer.alloc(4);
 
-  /** @internal use Environment-level openers (LinuxEnvironment.openIoBar) */
+  /** Where port 0 is in the file (0 for a resourceN file; the region's offset in a VFIO device fd). */
+  private readonly base: number;
+  /** Whether close() closes the fd (not when it belongs to someone else, e.g. a VFIO device fd). */
+  private readonly ownsFd: boolean;
+
+  /**
+   * @internal use Environment-level openers (LinuxEnvironment.openIoBar, VfioEnvironment.openIoBar). With `opened`,
+   * the ports are at [base, base + byteLength) of an already open fd (VFIO: the BAR's region in the device fd,
+   * where vfio-pci turns a pread/pwrite of 1, 2 or 4 bytes into one in/out of that width) and `file` only names it.
+   */
   constructor(
     /** resourceN file the ports are accessed through. */
     readonly file: string,
     /** Size of the port range in bytes. */
     readonly byteLength: number,
+    opened?: { fd: number; base: number },
   ) {
+    this.base = opened?.base ?? 0;
+    this.ownsFd = opened === undefined;
+    if (opened !== undefined) {
+      this.fd = opened.fd;
+      return;
+    }
     try {
       this.fd = fs.openSync(file, fs.constants.O_RDWR);
     } catch (e) {
@@ -60,7 +76,7 @@ export class IoPortBar {
   }
 
   close(): void {
-    if (this.fd >= 0) fs.closeSync(this.fd);
+    if (this.fd >= 0 && this.ownsFd) fs.closeSync(this.fd);
     this.fd = -1;
   }
 
@@ -69,7 +85,8 @@ export class IoPortBar {
       throw new TinyNfError(`I/O port access at 0x${offset.toString(16)}: not an aligned ${width * 8}-bit port in the ${this.byteLength}-byte BAR of ${this.file}`);
     }
     if (this.fd < 0) throw new TinyNfError(`I/O BAR ${this.file} is closed`);
-    const n = write ? fs.writeSync(this.fd, this.scratch, 0, width, offset) : fs.readSync(this.fd, this.scratch, 0, width, offset);
+    const at = this.base + offset;
+    const n = write ? fs.writeSync(this.fd, this.scratch, 0, width, at) : fs.readSync(this.fd, this.scratch, 0, width, at);
     if (n !== width) throw new TinyNfError(`short ${write ? 'write to' : 'read of'} ${this.file} at 0x${offset.toString(16)} (${n} of ${width} bytes)`);
   }
 }

@@ -16,6 +16,7 @@ import {
   assertLittleEndianHost,
 } from './environment';
 import {
+  MappedHugepage,
   SETUP_HUGEPAGES_COMMAND,
   findHugetlbfsMount,
   isHugetlbfs,
@@ -74,10 +75,8 @@ export class LinuxEnvironment implements PciBarEnvironment {
       throw new TinyNfError(`DMA allocation of ${bytes} bytes refused: must be between 1 and ${HUGE_PAGE_SIZE} bytes`);
     }
     requireRoot('DMA memory (huge pages and physical addresses)');
-    const pool = readHugepagePool(this.sysfsRoot);
-    if (pool.free === 0) throw this.noHugepagesError(pool.total);
-    const mount = this.hugetlbfsMount();
-    const page = mapHugepage(mount, () => this.noHugepagesError(readHugepagePool(this.sysfsRoot).total));
+    const page = this.mapHugepageForDma();
+    const mount = this.hugetlbfsMount(); // for the messages below
 
     const pagemap = new Pagemap(this.pagemapPath, this.basePageSize());
     const entries = pagemap.readMany(page.virtualAddress, HUGE_PAGE_SIZE / pagemap.pageSize);
@@ -106,6 +105,18 @@ export class LinuxEnvironment implements PciBarEnvironment {
       throw new TinyNfError(`virtToPhys: offset ${offset} outside the ${region.byteLength}-byte DMA buffer`);
     }
     return region.phys + offset;
+  }
+
+  /**
+   * One 2 MiB huge page, mapped, populated and locked, with the one-line errors for an empty pool or no hugetlbfs
+   * (what allocateDma starts with; the VFIO environment uses it too and maps the page in the IOMMU instead of
+   * asking pagemap).
+   */
+  mapHugepageForDma(): MappedHugepage {
+    requireRoot('DMA memory (huge pages)');
+    const pool = readHugepagePool(this.sysfsRoot);
+    if (pool.free === 0) throw this.noHugepagesError(pool.total);
+    return mapHugepage(this.hugetlbfsMount(), () => this.noHugepagesError(readHugepagePool(this.sysfsRoot).total));
   }
 
   /**

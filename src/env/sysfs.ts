@@ -342,3 +342,47 @@ function iommuAvailable(sysfsRoot: string): boolean {
   if (listDir(path.join(sysfsRoot, 'kernel', 'iommu_groups')).length > 0) return true;
   return readText(path.join(sysfsRoot, 'module', 'vfio', 'parameters', 'enable_unsafe_noiommu_mode')) === 'Y';
 }
+
+// ---- IOMMU groups (Linux Documentation: ABI/testing/sysfs-kernel-iommu_groups, driver-api/vfio.rst) -----------
+
+/** The IOMMU group number of a device (basename of its `iommu_group` link), or undefined without an IOMMU. */
+export function iommuGroupOf(sysfsRoot: string, address: PciAddress): number | undefined {
+  try {
+    const n = Number.parseInt(path.basename(fs.readlinkSync(path.join(pciDeviceDir(sysfsRoot, address), 'iommu_group'))), 10);
+    return Number.isNaN(n) ? undefined : n;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface IommuGroup {
+  readonly group: number;
+  /** Every device of the group with its bound driver. */
+  readonly devices: { address: PciAddress; driver: string | undefined }[];
+  /**
+   * What VFIO_GROUP_GET_STATUS will call viable: every device bound to vfio-pci or to no driver. (The kernel also
+   * accepts a few "driver_override-safe" drivers such as pci-stub and PCI bridges bound to pcieport; tinynf
+   * reports those as not viable, the stricter reading.)
+   */
+  readonly viable: boolean;
+}
+
+/** The IOMMU group of `address` and the drivers of its members, from sysfs; undefined without an IOMMU. */
+export function iommuGroupInfo(sysfsRoot: string, address: PciAddress): IommuGroup | undefined {
+  const group = iommuGroupOf(sysfsRoot, address);
+  if (group === undefined) return undefined;
+  const members = listDir(path.join(sysfsRoot, 'kernel', 'iommu_groups', String(group), 'devices')).sort();
+  const devices = members.map((a) => ({ address: a, driver: boundDriver(pciDeviceDir(sysfsRoot, a)) }));
+  if (devices.length === 0) devices.push({ address, driver: boundDriver(pciDeviceDir(sysfsRoot, address)) });
+  const viable = devices.every((d) => d.driver === undefined || d.driver === 'vfio-pci');
+  return { group, devices, viable };
+}
+
+/** One line for `tinynf bind --vfio`: the group, its size, viability, and which other members stand in the way. */
+export function describeIommuGroup(g: IommuGroup, address: PciAddress): string {
+  const blocking = g.devices.filter((d) => d.address !== address && d.driver !== undefined && d.driver !== 'vfio-pci');
+  return (
+    `IOMMU group ${g.group}: ${g.devices.length} device(s), ${g.viable ? 'viable' : 'NOT viable'}` +
+    (blocking.length > 0 ? `; bind these to vfio-pci too (or unbind them): ${blocking.map((d) => `${d.address} (${d.driver})`).join(', ')}` : '')
+  );
+}

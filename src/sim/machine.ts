@@ -115,6 +115,11 @@ export class SimMachine {
     this.memory.addRegion(phys, buffer, byteOffset, length);
   }
 
+  /** Forget a region added with addRegion (an IOMMU unmap, as the device sees it). */
+  removeRegion(phys: number): void {
+    this.memory.removeRegion(phys);
+  }
+
   setTxPacing(port: number, pacing: TxPacing): void {
     this.nic(port).setTxPacing(pacing);
   }

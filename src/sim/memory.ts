@@ -91,6 +91,18 @@ export class PhysicalMemory {
     this.regions.push({ phys, end: phys + length, buffer, byteOffset, length, bytes: new Uint8Array(buffer) });
   }
 
+  /**
+   * Forget the region that starts at `phys` (not the window): the NICs no longer reach it. What an IOMMU unmap
+   * looks like to the device (the VFIO tests' model of the kernel uses it). Queues translate their ring once when
+   * enabled, so a ring already in use keeps its memory; buffers are translated per access and fault at once.
+   */
+  removeRegion(phys: number): void {
+    const i = this.regions.findIndex((r, k) => k > 0 && r.phys === phys);
+    if (i < 0) throw new TinyNfError(`no DMA region starts at 0x${phys.toString(16)}`);
+    this.regions.splice(i, 1);
+    this.last = 0;
+  }
+
   /** Allocate zero-filled, 4 KiB aligned memory from the window (never freed: a machine lives for one run). */
   allocateDma(bytes: number): DmaMemory {
     if (!Number.isInteger(bytes) || bytes <= 0) throw new TinyNfError(`DMA allocation of ${bytes} bytes refused`);
