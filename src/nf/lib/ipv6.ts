@@ -64,15 +64,16 @@ export class Ipv6Walk {
   fragment = 0;
   /** 1 if that fragment is not the first (offset != 0): the upper-layer header is in another packet. */
   laterFragment = 0;
+  /** The Next Header values of the extension headers stepped over (the first `extensions` entries). */
+  readonly types = new Uint8Array(MAX_IPV6_EXTENSIONS);
 }
 
 /**
  * Walk the extension headers of the IPv6 packet at `at` (ipv6Check() passed) up to the upper-layer header, filling
  * `w`. Returns the upper-layer header's offset, or a malformed code. A later fragment stops the walk at its Fragment
- * header (the rest of the chain is in the first fragment).
+ * header (the rest of the chain is in the first fragment). `end` bounds the walk: by default the end of the payload.
  */
-export function ipv6Walk(d: DataView, at: number, w: Ipv6Walk): number {
-  const end = at + IPV6_HEADER + d.getUint16(at + IPV6_PAYLOAD_LENGTH);
+export function ipv6Walk(d: DataView, at: number, w: Ipv6Walk, end = at + IPV6_HEADER + d.getUint16(at + IPV6_PAYLOAD_LENGTH)): number {
   let nh = d.getUint8(at + IPV6_NEXT_HEADER);
   let i = at + IPV6_HEADER;
   w.extensions = 0;
@@ -92,6 +93,7 @@ export function ipv6Walk(d: DataView, at: number, w: Ipv6Walk): number {
       len = (d.getUint8(i + 1) + 1) * 8; // RFC 8200 Section 4.3-4.6: length in 8-octet units, not counting the first
     }
     if (i + len > end) return TRUNCATED_IPV6_EXTENSION;
+    w.types[w.extensions] = nh;
     nh = d.getUint8(i);
     i += len;
     w.extensions++;

@@ -69,3 +69,35 @@ export function geneveProtocol(d: DataView, at: number): number {
 export function geneveVni(d: DataView, at: number): number {
   return d.getUint32(at + 4) >>> 8;
 }
+
+/** L2TP version 2 (RFC 2661 Section 3.1) over UDP port 1701: flags/version word, then optional fields. */
+export const L2TP_PORT = 1701;
+export const L2TP_FLAG_T = 0x8000; // control message
+export const L2TP_FLAG_L = 0x4000; // length present
+export const L2TP_FLAG_S = 0x0800; // Ns and Nr present
+export const L2TP_FLAG_O = 0x0200; // offset size present
+export const L2TP_VERSION_MASK = 0x000f;
+
+/**
+ * The L2TPv2 header length (to the PPP frame of a data message) if a version-2 header is at `at` within `end`,
+ * else malformed. Tunnel and session IDs follow the flags word and the optional length.
+ */
+export function l2tpCheck(d: DataView, at: number, end: number): number {
+  if (at + 6 > end) return TRUNCATED_TUNNEL;
+  const fv = d.getUint16(at);
+  if ((fv & L2TP_VERSION_MASK) !== 2) return BAD_TUNNEL;
+  let i = at + 2 + ((fv & L2TP_FLAG_L) !== 0 ? 2 : 0) + 4 + ((fv & L2TP_FLAG_S) !== 0 ? 4 : 0);
+  if ((fv & L2TP_FLAG_O) !== 0) {
+    if (i + 2 > end) return TRUNCATED_TUNNEL;
+    i += 2 + d.getUint16(i);
+  }
+  if (i > end) return TRUNCATED_TUNNEL;
+  return i - at;
+}
+/** Tunnel and session IDs of the L2TPv2 header at `at`. */
+export function l2tpTunnelId(d: DataView, at: number): number {
+  return d.getUint16(at + ((d.getUint16(at) & L2TP_FLAG_L) !== 0 ? 4 : 2));
+}
+export function l2tpSessionId(d: DataView, at: number): number {
+  return d.getUint16(at + ((d.getUint16(at) & L2TP_FLAG_L) !== 0 ? 6 : 4));
+}
