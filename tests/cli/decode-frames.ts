@@ -2,6 +2,7 @@
 // reads (VLAN, QinQ, ARP, IPv4 options and fragments, IPv6 extension headers and fragments, TCP options, UDP, SCTP,
 // ICMP and ICMPv6 errors, VXLAN, GRE, Geneve, IP in IP) and malformed ones; tshark decodes the same file.
 import { frame, pattern } from '../../src/nf/lib/build';
+import { TrafficGenerator } from '../../src/sim/wires/generator';
 import { PcapWriter } from '../../src/sim/wires/pcap';
 
 export function libraryFrames(): Uint8Array[] {
@@ -47,4 +48,15 @@ export function writeFrames(path: string, frames: Uint8Array[], snaplen?: number
   const w = new PcapWriter(path, { resolution: 'us', epochSeconds: 1_700_000_000, snaplen });
   frames.forEach((b, i) => w.frame(b, b.length, i * 1e6));
   w.close();
+}
+
+/** Frames of the simulator's traffic generator (src/sim/wires/generator.ts): UDP and TCP flows, IMIX sizes. */
+export function generatorFrames(): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const buf = new Uint8Array(9014);
+  for (const protocol of ['udp', 'tcp'] as const) {
+    const g = new TrafficGenerator({ flows: 7, frameSize: 'imix', count: 40, protocol, vary: ['srcIp', 'dstPort'], order: 'random', stamp: protocol === 'udp', tcpFlags: 0x18 });
+    for (let n = g.next(buf, 0); n > 0; n = g.next(buf, 0)) out.push(buf.slice(0, n));
+  }
+  return out;
 }

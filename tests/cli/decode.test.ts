@@ -1,6 +1,6 @@
 // `tinynf decode` is the packet library's acceptance test: every frame of real captures shipped in Debian packages
 // (python3-dpkt's and pcapfix's example pcaps) and of captures made here (every header the library reads, built by the
-// library's builder; the same cut by a snap length) is decoded by `tinynf decode --json` and by tshark, and every
+// library's builder; the same cut by a snap length; the simulator's traffic generator) is decoded by `tinynf decode --json` and by tshark, and every
 // field below is compared. The disagreements are listed in EXPLAINED with the reason; the test fails on any other
 // disagreement and on any explanation that no longer applies.
 //
@@ -11,7 +11,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { libraryFrames, writeFrames } from './decode-frames';
+import { generatorFrames, libraryFrames, writeFrames } from './decode-frames';
 
 const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'tinynf.js');
 const CACHE = process.env.TINYNF_PCAP_CACHE ?? '/tmp/tinynf-debian-pcaps';
@@ -169,6 +169,7 @@ describeTshark('tinynf decode agrees with tshark', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tnf14-decode-'));
     writeFrames(path.join(dir, 'library.pcap'), libraryFrames());
     writeFrames(path.join(dir, 'snaplen.pcap'), libraryFrames(), 70);
+    writeFrames(path.join(dir, 'generator.pcap'), generatorFrames());
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -218,6 +219,12 @@ describeTshark('tinynf decode agrees with tshark', () => {
     // a cut by the snap length is not malformed: the same frames as above are, and no other
     expect(snap.map((f, i) => (f.malformed !== undefined ? i + 1 : 0)).filter((n) => n > 0)).toEqual(malformed);
     expect(snap.some((f) => f.captured < f.length)).toBe(true);
+  });
+
+  test("the simulator's traffic generator (UDP and TCP flows, IMIX sizes)", () => {
+    const { frames, ours } = compare(path.join(dir, 'generator.pcap'));
+    expect(frames).toBe(80);
+    expect(ours.every((f) => f.malformed === undefined && (f.udp !== undefined || f.tcp !== undefined))).toBe(true);
   });
 
   test('every disagreement is explained, and every explanation is still needed', () => {
