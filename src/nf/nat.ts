@@ -23,6 +23,10 @@ import type { PacketHandler } from '../ixgbe/handler';
 import type { NfDefinition } from './config';
 import { checksumReplace16, checksumReplaceAddressPort, checksumReplace32, ipv4HeaderChecksumValid, udpChecksumField } from './lib/checksum';
 import { FlowTable } from './lib/flow-table';
+import { configIpv4 } from './lib/address';
+import { ICMP_CHECKSUM, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_HEADER as ICMP_ECHO_MIN, ICMP_IDENTIFIER } from './lib/icmp';
+import { IP_PROTO_ICMP } from './lib/ipv4';
+import { TCP_CHECKSUM, TCP_MIN_HEADER as TCP_MIN, UDP_CHECKSUM, UDP_HEADER as UDP_MIN } from './lib/transport';
 import { ETHERTYPE_IPV4, ETH_HEADER, ETH_TYPE, IP_CHECKSUM, IP_DST, IP_FLAGS_FRAGMENT, IP_PROTOCOL, IP_PROTO_TCP, IP_PROTO_UDP, IP_SRC, IP_TOTAL_LENGTH, ipv4HeaderLength } from './lib/packet';
 import type { NetworkFunction, NfContext } from './network-function';
 
@@ -46,19 +50,9 @@ export const NAT_DEFAULTS: NatConfig = {
   expiryNs: 10_000_000_000, // Vigor's NAT expiry time is a parameter; 10 s as our other NFs
 };
 
-export const IP_PROTO_ICMP = 1;
-/** ICMP types (RFC 792). */
-export const ICMP_ECHO_REPLY = 0;
-export const ICMP_ECHO_REQUEST = 8;
-/** Smallest L4 header the NAT reads: TCP 20 bytes (RFC 793), UDP 8 (RFC 768), ICMP echo 8 (RFC 792). */
-const TCP_MIN = 20;
-const UDP_MIN = 8;
-const ICMP_ECHO_MIN = 8;
-/** Offsets inside the L4 header. */
-const TCP_CHECKSUM = 16;
-const UDP_CHECKSUM = 6;
-const ICMP_CHECKSUM = 2;
-const ICMP_IDENTIFIER = 4;
+// Protocol numbers, ICMP types and header sizes/offsets come from the packet library (re-exported as before).
+export { IP_PROTO_ICMP } from './lib/ipv4';
+export { ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST } from './lib/icmp';
 
 /** Candidate external ports looked at per new mapping: bounds the cost of a packet when ports are scarce. */
 export const PORT_PROBES = 64;
@@ -302,10 +296,7 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
 // ---- configuration ----
 
 function parseIpv4(text: unknown, field: string): number {
-  const m = typeof text === 'string' ? /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text) : null;
-  const p = m === null ? [] : m.slice(1).map(Number);
-  if (m === null || p.some((x) => x > 255)) throw new TinyNfError(`nat config: ${field} must be a dotted IPv4 address like 10.1.0.1, got ${JSON.stringify(text)}`);
-  return ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0;
+  return configIpv4(text, `nat config: ${field}`);
 }
 
 function integerIn(value: unknown, field: string, min: number, max: number): number {

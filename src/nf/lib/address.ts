@@ -2,6 +2,7 @@
 // recommends), MAC addresses (IEEE 802 colon or dash form) and CIDR prefixes. For configurations, tests and
 // `tinynf decode`: these allocate and are not for the per-packet path (handlers read addresses as numbers with the
 // header accessors).
+import { TinyNfError } from '../../env/environment';
 
 /** An IPv4 address "10.0.0.1" as an unsigned 32-bit number, or null if `text` is not one. */
 export function parseIpv4(text: string): number | null {
@@ -124,4 +125,21 @@ export function parseIpv6Prefix(text: string): [Uint8Array, number] | null {
   if (address === null || length > 128) return null;
   for (let bit = length; bit < 128; bit++) if ((address[bit >>> 3] >>> (7 - (bit & 7))) & 1) return null;
   return [address, length];
+}
+
+/**
+ * For configuration readers: the IPv4 address written in `value`, or a TinyNfError naming `what` (e.g.
+ * "nat config: externalIp").
+ */
+export function configIpv4(value: unknown, what: string): number {
+  const a = typeof value === 'string' ? parseIpv4(value) : null;
+  if (a === null) throw new TinyNfError(`${what} must be a dotted IPv4 address like 10.1.0.1, got ${JSON.stringify(value)}`);
+  return a;
+}
+
+/** For configuration readers: the MAC address written in `value` (6 bytes), or a TinyNfError naming `what`. */
+export function configMac(value: unknown, what: string): Uint8Array {
+  const m = typeof value === 'string' ? parseMac(value) : null;
+  if (m === null) throw new TinyNfError(`${what} must be a MAC address like 02:00:00:00:00:01, got ${JSON.stringify(value)}`);
+  return m;
 }
