@@ -50,9 +50,8 @@ export const NAT_DEFAULTS: NatConfig = {
   expiryNs: 10_000_000_000, // Vigor's NAT expiry time is a parameter; 10 s as our other NFs
 };
 
-// Protocol numbers, ICMP types and header sizes/offsets come from the packet library (re-exported as before).
-export { IP_PROTO_ICMP } from './lib/ipv4';
-export { ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST } from './lib/icmp';
+// Protocol numbers, ICMP types and header sizes/offsets come from the packet library (src/nf/lib/ipv4.ts, icmp.ts,
+// transport.ts).
 
 /** Candidate external ports looked at per new mapping: bounds the cost of a packet when ports are scarce. */
 export const PORT_PROBES = 64;

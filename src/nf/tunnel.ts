@@ -20,33 +20,25 @@ import {
   ENCAP_TYPES,
   ENCAP_VXLAN,
   EncapName,
-  ETHERTYPE_TEB,
-  GRE_FLAG_C,
-  IP_PROTO_GRE,
-  IP_PROTO_IPIP,
   OUTER_IP_CHECKSUM,
   OUTER_IP_ID,
   OUTER_IP_TOTAL_LENGTH,
   OUTER_UDP_LENGTH,
   OUTER_UDP_SOURCE,
   TEMPLATE_BYTES,
-  UDP_HEADER,
-  VXLAN_FLAG_I,
-  VXLAN_HEADER,
-  VXLAN_PORT,
   foldChecksum,
-  onesComplementSum,
   vxlanSourcePort,
   writeTemplate,
 } from './lib/encap';
 import { FlowTable } from './lib/flow-table';
-import { ipv4PseudoHeaderSum } from './lib/checksum';
+import { ipv4PseudoHeaderSum, onesComplementSum } from './lib/checksum';
+import { ETHERTYPE_TEB } from './lib/ethernet';
 import { ETHERTYPE_IPV4, ETH_HEADER, ETH_TYPE, IPV4_MIN_HEADER, IP_DST, IP_PROTOCOL, IP_PROTO_UDP, IP_SRC, IP_TOTAL_LENGTH, internetChecksum, ipv4HeaderLength, isFragment } from './lib/packet';
 import { configIpv4, configMac } from './lib/address';
-import { ipv4Check, ipv4TotalLength } from './lib/ipv4';
+import { IP_PROTO_GRE, IP_PROTO_IPIP, ipv4Check, ipv4TotalLength } from './lib/ipv4';
 import { BAD_TUNNEL } from './lib/malformed';
-import { greCheck, greKey, greProtocol, vxlanVni } from './lib/overlay';
-import { UDP_CHECKSUM, UDP_LENGTH, dstPort } from './lib/transport';
+import { GRE_FLAG_C, VXLAN_FLAG_I, VXLAN_HEADER, VXLAN_PORT, greCheck, greKey, greProtocol, vxlanVni } from './lib/overlay';
+import { UDP_CHECKSUM, UDP_HEADER, UDP_LENGTH, dstPort } from './lib/transport';
 import { KEY_OUT_OF_FRAME, MAX_KEY_BYTES, MAX_KEY_END, PiFib, parseKeyBytes } from './lib/pi-fib';
 import type { NetworkFunction, NfContext } from './network-function';
 

@@ -22,7 +22,8 @@ export interface Ipv4Options {
   src: Ipv4Text; dst: Ipv4Text; ttl?: number; tos?: number; id?: number; df?: boolean; mf?: boolean;
   /** Fragment offset in 8-byte units. */ fragmentOffset?: number; protocol?: number;
   /** Option bytes (padded with EOL to a multiple of 4). */ options?: ArrayLike<number>;
-  /** Override the computed fields (malformed-input tests). */ totalLength?: number; ihl?: number; checksum?: number; version?: number;
+  /** Override the computed fields (malformed-input tests); `flagsFragment` is the whole flags + offset word. */
+  totalLength?: number; ihl?: number; checksum?: number; version?: number; flagsFragment?: number;
 }
 export interface Ipv6Extension {
   /** Next Header value naming this header: 0 hop-by-hop, 43 routing, 44 fragment, 60 destination options. */
@@ -236,7 +237,7 @@ function writeHeader(l: Layer, next: Layer | undefined, f: Uint8Array, v: DataVi
       f[at + 1] = o.tos ?? 0;
       v.setUint16(at + 2, o.totalLength ?? end - at);
       v.setUint16(at + 4, o.id ?? 0);
-      v.setUint16(at + 6, (o.df === true ? 0x4000 : 0) | (o.mf === true ? 0x2000 : 0) | ((o.fragmentOffset ?? 0) & 0x1fff));
+      v.setUint16(at + 6, o.flagsFragment ?? ((o.df === true ? 0x4000 : 0) | (o.mf === true ? 0x2000 : 0) | ((o.fragmentOffset ?? 0) & 0x1fff)));
       f[at + 8] = o.ttl ?? 64;
       f[at + 9] = o.protocol ?? protocolOf(next);
       v.setUint32(at + 12, ip4(o.src, 'IPv4 source'));

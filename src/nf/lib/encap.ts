@@ -16,12 +16,6 @@ export const ENCAP_IPIP = 4;
 export type EncapName = 'vxlan' | 'gre' | 'gretap' | 'ipip';
 export const ENCAP_TYPES: Record<EncapName, number> = { vxlan: ENCAP_VXLAN, gre: ENCAP_GRE, gretap: ENCAP_GRETAP, ipip: ENCAP_IPIP };
 
-// Protocol numbers and overlay header constants live with the header views; re-exported for the tunnel NF.
-export { IP_PROTO_GRE, IP_PROTO_IPIP, IP_PROTO_SCTP } from './ipv4';
-export { ETHERTYPE_TEB } from './ethernet';
-export { UDP_HEADER } from './transport';
-export { GRE_FLAG_C, GRE_FLAG_K, GRE_FLAG_R, GRE_FLAG_S, GRE_FLAGS_REJECTED, GRE_HEADER, GRE_VERSION_MASK, VXLAN_FLAG_I, VXLAN_HEADER, VXLAN_PORT } from './overlay';
-export { onesComplementSum } from './checksum';
 /** RFC 7348 Section 5: the source port should be in the dynamic/private range 49152-65535. */
 export const VXLAN_SOURCE_PORT_BASE = 49152;
 export const VXLAN_SOURCE_PORT_MASK = 0x3fff;
