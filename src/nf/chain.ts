@@ -21,6 +21,7 @@ import { TinyNfError } from '../env/environment';
 import type { PacketHandler } from '../ixgbe/handler';
 import type { NfDefinition } from './config';
 import type { NetworkFunction, NfContext } from './network-function';
+import { Field, schema } from './schema';
 
 /** Stage keys: the NF names, with _2, _3... for repeats. */
 export function chainKeys(defs: readonly NfDefinition[]): string[] {
@@ -37,13 +38,17 @@ export function chainDefinition(defs: readonly NfDefinition[]): NfDefinition<Rec
   if (defs.length < 2) throw new TinyNfError(`a chain needs two or more NFs, got ${defs.length}`);
   const keys = chainKeys(defs);
   const name = defs.map((d) => d.name).join('+');
-  const defaults: Record<string, unknown> = {};
-  defs.forEach((d, i) => (defaults[keys[i]] = d.defaults));
+  const fields: Record<string, Field<unknown>> = {};
+  defs.forEach((d, i) => (fields[keys[i]] = d.config));
+  // simulated traffic (`tinynf run a+b --sim`): what the first stage that chooses any would get
+  const withTraffic = defs.findIndex((d) => d.traffic !== undefined);
   return {
     name,
     description: `chain: ${defs.map((d) => d.name).join(' then ')} (port 0 -> ${keys.join(' -> ')} -> port 1)`,
-    defaults,
+    // the stages' schemas side by side (for documentation); parseConfig() below runs each stage's own parser
+    config: schema.object(fields) as unknown as NfDefinition<Record<string, unknown>>['config'],
     flags: {},
+    traffic: withTraffic < 0 ? undefined : (port, config) => defs[withTraffic].traffic!(port, config[keys[withTraffic]]),
     parseConfig(raw: unknown): Record<string, unknown> {
       if (raw === undefined || raw === null) raw = {};
       if (typeof raw !== 'object' || Array.isArray(raw)) throw new TinyNfError(`${name} config must be a JSON object with one key per NF (${keys.join(', ')})`);

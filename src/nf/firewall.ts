@@ -14,7 +14,8 @@
 // Time is the NF context's clock (a CoarseClock refreshed once per round of polls), read once per packet.
 import { TinyNfError } from '../env/environment';
 import type { PacketHandler } from '../ixgbe/handler';
-import type { NfDefinition } from './config';
+import { defineNf } from './config';
+import { Infer, schema } from './schema';
 import { FlowTable } from './lib/flow-table';
 import { ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_HEADER as ICMP_MIN, ICMP_IDENTIFIER } from './lib/icmp';
 import { IP_PROTO_ICMP } from './lib/ipv4';
@@ -22,17 +23,14 @@ import { TCP_MIN_HEADER as TCP_MIN, UDP_HEADER as UDP_MIN } from './lib/transpor
 import { ETHERTYPE_IPV4, ETH_HEADER, ETH_TYPE, IP_DST, IP_FLAGS_FRAGMENT, IP_PROTOCOL, IP_PROTO_TCP, IP_PROTO_UDP, IP_SRC, IP_TOTAL_LENGTH, ipv4HeaderLength } from './lib/packet';
 import type { NetworkFunction, NfContext } from './network-function';
 
-export interface FirewallConfig {
-  /** Flows tracked at most. */
-  capacity: number;
-  /** Idle time after which a flow is forgotten, ns. */
-  expiryNs: number;
-}
+export const FIREWALL_CONFIG = schema.object({
+  capacity: schema.integer({ min: 1, max: 1 << 24, default: 65_536, describe: 'flows tracked at most' }),
+  expiryNs: schema.number({ positive: true, default: 10_000_000_000, describe: 'forget flows idle this long (ns)' }),
+});
 
-export const FIREWALL_DEFAULTS: FirewallConfig = {
-  capacity: 65_536,
-  expiryNs: 10_000_000_000,
-};
+export type FirewallConfig = Infer<typeof FIREWALL_CONFIG>;
+
+export const FIREWALL_DEFAULTS: FirewallConfig = FIREWALL_CONFIG.parse({}, '');
 
 // Smallest L4 header read (TCP 20 bytes, UDP 8, ICMP 8: type, code, checksum, id, seq) and the ICMP fields: from the
 // packet library.
@@ -146,34 +144,12 @@ export function createFirewall(config: FirewallConfig, ctx: NfContext): NetworkF
   };
 }
 
-export function parseFirewallConfig(raw: unknown): FirewallConfig {
-  if (raw === undefined || raw === null) raw = {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new TinyNfError('firewall config must be a JSON object');
-  const known = Object.keys(FIREWALL_DEFAULTS);
-  for (const k of Object.keys(raw as object)) {
-    if (!known.includes(k)) throw new TinyNfError(`firewall config: unknown field '${k}' (known: ${known.join(', ')})`);
-  }
-  const merged: Record<string, unknown> = { ...FIREWALL_DEFAULTS, ...(raw as object) };
-  const capacity = merged.capacity;
-  if (typeof capacity !== 'number' || !Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 24) {
-    throw new TinyNfError(`firewall config: capacity must be a whole number 1..${1 << 24}, got ${JSON.stringify(capacity)}`);
-  }
-  const expiryNs = merged.expiryNs;
-  if (typeof expiryNs !== 'number' || !Number.isFinite(expiryNs) || expiryNs <= 0) {
-    throw new TinyNfError(`firewall config: expiryNs must be a positive number of nanoseconds, got ${JSON.stringify(expiryNs)}`);
-  }
-  return { capacity, expiryNs };
-}
-
-export const FIREWALL_DEFINITION: NfDefinition<FirewallConfig> = {
+export const FIREWALL_DEFINITION = defineNf({
   name: 'firewall',
   description: 'stateful firewall: flows opened from LAN (port 0) are let back from WAN (port 1); everything else from WAN is dropped',
-  defaults: FIREWALL_DEFAULTS,
-  parseConfig: parseFirewallConfig,
+  config: FIREWALL_CONFIG,
   create: createFirewall,
-  flags: {
-    capacity: { configKey: 'capacity', type: 'number', describe: 'flows tracked at most' },
-    'expiry-ns': { configKey: 'expiryNs', type: 'number', describe: 'forget flows idle this long (ns)' },
-  },
-  capacity: (c: FirewallConfig) => c.capacity,
-};
+  capacity: (c) => c.capacity,
+  // WAN traffic = the replies of LAN's flows (10.1.0.1:80 -> 10.0.0.1+k:1024), so they pass (passed_in)
+  traffic: (port) => (port === 1 ? { srcPort: 80, dstPort: 1024 } : {}),
+});

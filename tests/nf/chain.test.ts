@@ -6,7 +6,7 @@ import { nfDefinition } from '../../src/nf';
 import { createChain } from '../../src/nf/chain';
 import { frame } from '../../src/nf/lib/build';
 import type { NetworkFunction } from '../../src/nf/network-function';
-import { Testbed } from '../../src/testbed';
+import { Testbed } from '../../src/app/testbed';
 import { ipv4, l4ChecksumOf } from './frames';
 
 /** A stage that appends its tag to byte 20.. (a trace), and forwards, hairpins or drops by the frame's byte 19. */
@@ -94,4 +94,31 @@ describe('nat+firewall on the in-memory 82599', () => {
     expect([c['nat.translated_out'], c['firewall.passed_out'], c['firewall.passed_in'], c['nat.translated_in'], c['firewall.no_flow']]).toEqual([1, 1, 1, 1, 1]);
     expect(tb.violations).toEqual([]);
   });
+});
+
+test("a user's NF module in front of a built-in: tinynf run ./monitor.js+nat resolves to the chain", () => {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { resolveNf } = require('../../src/app/nf-module') as typeof import('../../src/app/nf-module');
+  const fs = require('fs') as typeof import('fs');
+  const os = require('os') as typeof import('os');
+  const path = require('path') as typeof import('path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tnf14-chain-'));
+  try {
+    const file = path.join(dir, 'monitor.js');
+    fs.writeFileSync(file, `let seen = 0;
+module.exports = { name: 'monitor', create: () => ({ name: 'monitor', outputPorts: [[1], [0]],
+  handlers: [0, 1].map(() => (p, d, len, out) => { seen++; out[0] = 1; return len; }), counters: () => ({ seen }) }) };
+`);
+    const def = resolveNf(`${file}+nat`);
+    expect(def.name).toBe('monitor+nat');
+    const tb = Testbed.create({ ports: 2, model: 'restricted' });
+    const nf = def.create(def.parseConfig({ nat: { externalIp: '10.1.0.1' } }), { clock: tb.env, ports: 2 });
+    tb.attach(nf);
+    tb.send(0, frame().eth().ipv4({ src: '10.0.0.2', dst: '10.1.0.2' }).udp({ sport: 1, dport: 2 }).padTo(60).build());
+    tb.run();
+    expect(tb.received(1)).toHaveLength(1);
+    expect([nf.counters()['monitor.seen'], nf.counters()['nat.translated_out']]).toEqual([1, 1]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
