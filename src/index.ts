@@ -56,6 +56,38 @@ export {
 export { FlowTable, keyedHash } from './nf/lib/flow-table';
 export { CoarseClock } from './nf/lib/coarse-clock';
 
+// --- The packet library (docs/packets.md): header views per protocol, malformed codes, the one-call classifier,
+// checksums with pseudo-headers, text forms of addresses, frame builders, in-place answers, LPM, NF chains, decoding.
+// (Per-packet code should take constants into module-level consts: `const { ETH_HEADER } = tinynf;` once, since an
+// imported binding of a package re-export is read through a getter at every use; docs/packets.md, measured.)
+export * from './nf/lib/ethernet';
+export * from './nf/lib/arp';
+export * from './nf/lib/ipv4';
+export * from './nf/lib/ipv6';
+export * from './nf/lib/transport';
+export * from './nf/lib/icmp';
+export * from './nf/lib/overlay';
+export * from './nf/lib/malformed';
+export { PacketInfo, classify } from './nf/lib/classify';
+export {
+  internetChecksum as fullChecksum,
+  ipv4HeaderChecksum,
+  ipv4PseudoHeaderSum,
+  ipv4TransportChecksum,
+  ipv6PseudoHeaderSum,
+  ipv6TransportChecksum,
+  onesComplementSum,
+} from './nf/lib/checksum';
+export { configIpv4, configMac, formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv4Prefix, parseIpv6, parseIpv6Prefix, parseMac } from './nf/lib/address';
+export { FrameBuilder, frame, pattern } from './nf/lib/build';
+export type { ArpOptions, EthOptions, GeneveOptions, GreOptions, IcmpOptions, Ipv4Options, Ipv6Extension, Ipv6Options, TcpOptions, UdpOptions, VlanOptions, VxlanOptions } from './nf/lib/build';
+export { ICMP_ERROR_MAX_IP, writeArpReply, writeIcmpEchoReply, writeIcmpError } from './nf/lib/answer';
+export { LPM4_MAX_NEXT_HOP, LPM_MISS, Lpm4 } from './nf/lib/lpm4';
+export { LPM6_MAX_NEXT_HOP, Lpm6 } from './nf/lib/lpm6';
+export { chainDefinition, chainKeys, createChain } from './nf/chain';
+export { decodeFrame } from './nf/lib/decode';
+export type { DecodedFrame, DecodedPacket } from './nf/lib/decode';
+
 // --- Advanced: environments, the driver's devices and forwarders of each model, the simulator machine
 export { TinyNfError, parsePciAddress } from './env/environment';
 export type { DmaMemory, Environment, PciAddress } from './env/environment';

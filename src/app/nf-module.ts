@@ -10,6 +10,7 @@ import { createRequire } from 'module';
 import * as path from 'path';
 import { TinyNfError } from '../env/environment';
 import { nfDefinition } from '../nf';
+import { chainDefinition } from '../nf/chain';
 import { NfDefinition, defineNf, isNfDefinition } from '../nf/config';
 
 /** Does `spec` (the <nf> argument of tinynf run) name a file rather than a built-in NF? */
@@ -17,8 +18,9 @@ export function isNfPath(spec: string): boolean {
   return spec.includes('/') || spec.includes(path.sep) || /\.(ts|js|cjs)$/.test(spec);
 }
 
-/** The definition of a built-in NF by name, or of the NF module in file `spec`. */
+/** The definition of a built-in NF by name, of the NF module in file `spec`, or of a chain of them ("./mon.ts+nat"). */
 export function resolveNf(spec: string): NfDefinition {
+  if (spec.includes('+')) return chainDefinition(spec.split('+').map((part) => resolveNf(part)));
   return isNfPath(spec) ? loadNfModule(spec) : nfDefinition(spec);
 }
 

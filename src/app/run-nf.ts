@@ -1,8 +1,8 @@
 // Run a network function on two ports — simulated (in-memory 82599s with generated traffic or TAP wires) or real
 // 82599s — for a while, with live progress and a summary. Used by `tinynf run` and examples/policer.ts.
 import { Environment, TinyNfError, parsePciAddress } from '../env/environment';
-import { LinuxEnvironment } from '../env/linux';
 import { SimulatedEnvironment } from '../env/simulated';
+import { hardwareEnvironment } from '../env/vfio';
 import { DriverModel, DriverPorts } from './driver-ports';
 import { NfDefinition } from '../nf';
 import { CoarseClock } from '../nf/lib/coarse-clock';
@@ -190,28 +190,39 @@ function runOnSimWorker(options: RunNfOptions, config: unknown, traffic: SimTraf
 function runOnHardware(options: RunNfOptions, config: unknown): RunNfResult {
   const addresses = options.pci!.map(parsePciAddress);
   if (addresses.length !== 2) throw new TinyNfError(`--pci takes two PCI addresses (LAN, WAN), got ${addresses.length}`);
-  const env: Environment = new LinuxEnvironment();
-  const ports = new DriverPorts(env, addresses, options.model);
-  const clock = new CoarseClock(env);
-  const nf = options.definition.create(config, { clock, ports: 2 });
-  const { forwarders, handlers } = ports.attach(nf, { failFast: options.failFast });
-  ports.updateStatistics(); // clear what the registers counted before the run (clear-on-read)
-  const summary = runLoop(nf, forwarders, handlers, { durationS: options.durationS, onProgress: withNic(ports, options), clock, nowNs: realNowNs });
-  return finish(options.definition.name, options.model, summary, nf, 0, ports.updateStatistics(), options.metrics);
+  // VFIO when the ports are bound to vfio-pci (src/env/vfio.ts), else physical addresses from pagemap
+  const hw = hardwareEnvironment(addresses);
+  try {
+    const env: Environment = hw.env;
+    const ports = new DriverPorts(env, addresses, options.model);
+    const clock = new CoarseClock(env);
+    const nf = options.definition.create(config, { clock, ports: 2 });
+    const { forwarders, handlers } = ports.attach(nf, { failFast: options.failFast });
+    ports.updateStatistics(); // clear what the registers counted before the run (clear-on-read)
+    const summary = runLoop(nf, forwarders, handlers, { durationS: options.durationS, onProgress: withNic(ports, options), clock, nowNs: realNowNs });
+    return finish(options.definition.name, options.model, summary, nf, 0, ports.updateStatistics(), options.metrics);
+  } finally {
+    hw.close();
+  }
 }
 
 function runOnVirtio(options: RunNfOptions, config: unknown): RunNfResult {
   const addresses = options.virtio!.map(parsePciAddress);
   if (addresses.length !== 2) throw new TinyNfError(`--virtio takes two PCI addresses (LAN, WAN), got ${addresses.length}`);
   if (options.model === 'compat') throw new TinyNfError('the compat model runs on the 82599 only: use --model restricted or flexible with --virtio');
-  const env = new LinuxEnvironment();
-  const ports = new VirtioPorts(env, addresses, options.model as VirtioModel);
-  const clock = new CoarseClock(env);
-  const nf = options.definition.create(config, { clock, ports: 2 });
-  const { forwarders, handlers } = ports.attach(nf, { failFast: options.failFast });
-  const summary = runLoop(nf, forwarders, handlers, { durationS: options.durationS, onProgress: options.onProgress, clock, nowNs: realNowNs, stop: options.stop });
-  // virtio-net has no statistics registers: no NIC counters
-  return finish(options.definition.name, options.model, summary, nf, 0, [], options.metrics);
+  const hw = hardwareEnvironment(addresses); // VFIO when the ports are bound to vfio-pci
+  try {
+    const env = hw.env;
+    const ports = new VirtioPorts(env, addresses, options.model as VirtioModel);
+    const clock = new CoarseClock(env);
+    const nf = options.definition.create(config, { clock, ports: 2 });
+    const { forwarders, handlers } = ports.attach(nf, { failFast: options.failFast });
+    const summary = runLoop(nf, forwarders, handlers, { durationS: options.durationS, onProgress: options.onProgress, clock, nowNs: realNowNs, stop: options.stop });
+    // virtio-net has no statistics registers: no NIC counters
+    return finish(options.definition.name, options.model, summary, nf, 0, [], options.metrics);
+  } finally {
+    hw.close();
+  }
 }
 
 /** Progress with each port's NIC statistics, read (clear-on-read, accumulated) at each progress line. */

@@ -8,6 +8,7 @@ import yargs from 'yargs';
 import { TinyNfError } from '../env/environment';
 import { command as benchCommand } from './bench';
 import { command as bindCommand } from './bind';
+import { command as decodeCommand } from './decode';
 import { command as devicesCommand } from './devices';
 import { command as labCommand } from './lab';
 import { command as doctorCommand } from './doctor';
@@ -28,6 +29,7 @@ export function buildParser(argv: string[]) {
     .command(runCommand)
     .command(benchCommand)
     .command(simCommand)
+    .command(decodeCommand)
     .command(setupCommand)
     .command(devicesCommand)
     .command(labCommand)

@@ -22,6 +22,7 @@ import type { PacketHandler } from '../ixgbe/handler';
 import { NfDefinition, defineNf } from './config';
 import { schema } from './schema';
 import { FlowTable } from './lib/flow-table';
+import { configMac } from './lib/address';
 import { ETH_HEADER } from './lib/packet';
 import type { NetworkFunction, NfContext } from './network-function';
 
@@ -197,10 +198,7 @@ function macLow(mac: Uint8Array): number {
 }
 
 function parseMac(text: unknown, field: string): Uint8Array {
-  if (typeof text !== 'string' || !/^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/.test(text)) {
-    throw new TinyNfError(`bridge config: ${field} must be a MAC address like 02:00:00:00:00:01, got ${JSON.stringify(text)}`);
-  }
-  return Uint8Array.from(text.split(/[:-]/).map((h) => parseInt(h, 16)));
+  return configMac(text, `bridge config: ${field}`);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

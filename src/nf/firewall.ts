@@ -17,6 +17,9 @@ import type { PacketHandler } from '../ixgbe/handler';
 import { defineNf } from './config';
 import { Infer, schema } from './schema';
 import { FlowTable } from './lib/flow-table';
+import { ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_HEADER as ICMP_MIN, ICMP_IDENTIFIER } from './lib/icmp';
+import { IP_PROTO_ICMP } from './lib/ipv4';
+import { TCP_MIN_HEADER as TCP_MIN, UDP_HEADER as UDP_MIN } from './lib/transport';
 import { ETHERTYPE_IPV4, ETH_HEADER, ETH_TYPE, IP_DST, IP_FLAGS_FRAGMENT, IP_PROTOCOL, IP_PROTO_TCP, IP_PROTO_UDP, IP_SRC, IP_TOTAL_LENGTH, ipv4HeaderLength } from './lib/packet';
 import type { NetworkFunction, NfContext } from './network-function';
 
@@ -29,15 +32,8 @@ export type FirewallConfig = Infer<typeof FIREWALL_CONFIG>;
 
 export const FIREWALL_DEFAULTS: FirewallConfig = FIREWALL_CONFIG.parse({}, '');
 
-const IP_PROTO_ICMP = 1;
-/** ICMP types (RFC 792). */
-const ICMP_ECHO_REPLY = 0;
-const ICMP_ECHO_REQUEST = 8;
-/** Smallest L4 header read: TCP 20 bytes (RFC 793), UDP 8 (RFC 768), ICMP 8 (RFC 792: type, code, checksum, id, seq). */
-const TCP_MIN = 20;
-const UDP_MIN = 8;
-const ICMP_MIN = 8;
-const ICMP_IDENTIFIER = 4;
+// Smallest L4 header read (TCP 20 bytes, UDP 8, ICMP 8: type, code, checksum, id, seq) and the ICMP fields: from the
+// packet library.
 
 export function createFirewall(config: FirewallConfig, ctx: NfContext): NetworkFunction {
   if (ctx.ports !== 2) throw new TinyNfError(`the firewall has two ports (LAN 0, WAN 1), got ${ctx.ports}`);

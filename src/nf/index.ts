@@ -10,6 +10,7 @@ import { NAT_DEFINITION } from './nat';
 import { FIREWALL_DEFINITION } from './firewall';
 import { MACLOOKUP_DEFINITION } from './maclookup';
 import { BRIDGE_DEFINITION } from './bridge';
+import { chainDefinition } from './chain';
 import { LB_DEFINITION } from './lb';
 
 export type { NfDefinition, NfFlag, NfModule } from './config';
@@ -28,7 +29,9 @@ export const NETWORK_FUNCTIONS: Record<string, NfDefinition> = {
   lb: LB_DEFINITION,
 };
 
+/** The definition of NF `name`; "a+b+c" is the chain of a, b and c (src/nf/chain.ts). */
 export function nfDefinition(name: string): NfDefinition {
+  if (name.includes('+')) return chainDefinition(name.split('+').map((part) => nfDefinition(part)));
   const def = NETWORK_FUNCTIONS[name];
   if (def === undefined) {
     throw new TinyNfError(`unknown network function '${name}' (available: ${Object.keys(NETWORK_FUNCTIONS).join(', ')})`);

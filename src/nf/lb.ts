@@ -30,6 +30,8 @@ import { Infer, schema } from './schema';
 import { checksumReplace32, ipv4HeaderChecksumValid, udpChecksumField } from './lib/checksum';
 import { FlowTable, keyedHash } from './lib/flow-table';
 import { MaglevPermutation, isPrime, permutationOf, populate } from './lib/maglev';
+import { configIpv4, configMac } from './lib/address';
+import { TCP_CHECKSUM, TCP_MIN_HEADER as TCP_MIN, UDP_CHECKSUM, UDP_HEADER as UDP_MIN } from './lib/transport';
 import { ETHERTYPE_IPV4, ETH_HEADER, ETH_TYPE, IP_CHECKSUM, IP_DST, IP_FLAGS_FRAGMENT, IP_PROTOCOL, IP_PROTO_TCP, IP_PROTO_UDP, IP_SRC, IP_TOTAL_LENGTH, ipv4HeaderLength } from './lib/packet';
 import type { NetworkFunction, NfContext } from './network-function';
 
@@ -91,10 +93,6 @@ export interface LoadBalancer extends NetworkFunction {
   readonly tableSize: number;
 }
 
-const TCP_MIN = 20;
-const UDP_MIN = 8;
-const TCP_CHECKSUM = 16;
-const UDP_CHECKSUM = 6;
 /** Largest table: entries are Int32 and population takes O(M log M). */
 export const LB_MAX_TABLE_SIZE = 1 << 24;
 
@@ -368,19 +366,13 @@ function rewriteAddress(data: DataView, field: number, address: number, l4Checks
 // ---- configuration ----
 
 function parseIpv4(text: unknown, field: string): number {
-  const m = typeof text === 'string' ? /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text) : null;
-  const p = m === null ? [] : m.slice(1).map(Number);
-  if (m === null || p.some((x) => x > 255)) throw new TinyNfError(`lb config: ${field} must be a dotted IPv4 address, got ${JSON.stringify(text)}`);
-  const v = ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0;
+  const v = configIpv4(text, `lb config: ${field}`);
   if (v === 0) throw new TinyNfError(`lb config: ${field} must not be 0.0.0.0`);
   return v;
 }
 
 function parseMac(text: unknown, field: string): Uint8Array {
-  if (typeof text !== 'string' || !/^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/.test(text)) {
-    throw new TinyNfError(`lb config: ${field} must be a MAC address like 02:00:00:00:00:01, got ${JSON.stringify(text)}`);
-  }
-  const mac = Uint8Array.from(text.split(/[:-]/).map((h) => parseInt(h, 16)));
+  const mac = configMac(text, `lb config: ${field}`);
   if ((mac[0] & 1) !== 0 || mac.every((x) => x === 0)) throw new TinyNfError(`lb config: ${field} ${text} must be a unicast, non-zero MAC address`);
   return mac;
 }

@@ -24,6 +24,9 @@ import { defineNf } from './config';
 import { Infer, ipv4Text, schema } from './schema';
 import { checksumReplace16, checksumReplaceAddressPort, checksumReplace32, ipv4HeaderChecksumValid, udpChecksumField } from './lib/checksum';
 import { FlowTable } from './lib/flow-table';
+import { ICMP_CHECKSUM, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_HEADER as ICMP_ECHO_MIN, ICMP_IDENTIFIER } from './lib/icmp';
+import { IP_PROTO_ICMP } from './lib/ipv4';
+import { TCP_CHECKSUM, TCP_MIN_HEADER as TCP_MIN, UDP_CHECKSUM, UDP_HEADER as UDP_MIN } from './lib/transport';
 import { ETHERTYPE_IPV4, ETH_HEADER, ETH_TYPE, IP_CHECKSUM, IP_DST, IP_FLAGS_FRAGMENT, IP_PROTOCOL, IP_PROTO_TCP, IP_PROTO_UDP, IP_SRC, IP_TOTAL_LENGTH, ipv4HeaderLength } from './lib/packet';
 import type { NetworkFunction, NfContext } from './network-function';
 
@@ -40,19 +43,8 @@ export type NatConfig = Infer<typeof NAT_CONFIG>;
 /** The defaults of every field (NAT_CONFIG). */
 export const NAT_DEFAULTS: NatConfig = NAT_CONFIG.parse({}, '');
 
-export const IP_PROTO_ICMP = 1;
-/** ICMP types (RFC 792). */
-export const ICMP_ECHO_REPLY = 0;
-export const ICMP_ECHO_REQUEST = 8;
-/** Smallest L4 header the NAT reads: TCP 20 bytes (RFC 793), UDP 8 (RFC 768), ICMP echo 8 (RFC 792). */
-const TCP_MIN = 20;
-const UDP_MIN = 8;
-const ICMP_ECHO_MIN = 8;
-/** Offsets inside the L4 header. */
-const TCP_CHECKSUM = 16;
-const UDP_CHECKSUM = 6;
-const ICMP_CHECKSUM = 2;
-const ICMP_IDENTIFIER = 4;
+// Protocol numbers, ICMP types and header sizes/offsets come from the packet library (src/nf/lib/ipv4.ts, icmp.ts,
+// transport.ts).
 
 /** Candidate external ports looked at per new mapping: bounds the cost of a packet when ports are scarce. */
 export const PORT_PROBES = 64;

@@ -21,32 +21,25 @@ import {
   ENCAP_TYPES,
   ENCAP_VXLAN,
   EncapName,
-  ETHERTYPE_TEB,
-  GRE_FLAGS_REJECTED,
-  GRE_FLAG_C,
-  GRE_FLAG_K,
-  GRE_FLAG_S,
-  GRE_HEADER,
-  GRE_VERSION_MASK,
-  IP_PROTO_GRE,
-  IP_PROTO_IPIP,
   OUTER_IP_CHECKSUM,
   OUTER_IP_ID,
   OUTER_IP_TOTAL_LENGTH,
   OUTER_UDP_LENGTH,
   OUTER_UDP_SOURCE,
   TEMPLATE_BYTES,
-  UDP_HEADER,
-  VXLAN_FLAG_I,
-  VXLAN_HEADER,
-  VXLAN_PORT,
   foldChecksum,
-  onesComplementSum,
   vxlanSourcePort,
   writeTemplate,
 } from './lib/encap';
 import { FlowTable } from './lib/flow-table';
-import { ETHERTYPE_IPV4, ETH_HEADER, IPV4_MIN_HEADER, IP_PROTO_UDP, IP_TOTAL_LENGTH, internetChecksum, ipv4HeaderLength } from './lib/packet';
+import { ipv4PseudoHeaderSum, onesComplementSum } from './lib/checksum';
+import { ETHERTYPE_TEB } from './lib/ethernet';
+import { ETHERTYPE_IPV4, ETH_HEADER, ETH_TYPE, IPV4_MIN_HEADER, IP_DST, IP_PROTOCOL, IP_PROTO_UDP, IP_SRC, IP_TOTAL_LENGTH, internetChecksum, ipv4HeaderLength, isFragment } from './lib/packet';
+import { configIpv4, configMac } from './lib/address';
+import { IP_PROTO_GRE, IP_PROTO_IPIP, ipv4Check, ipv4TotalLength } from './lib/ipv4';
+import { BAD_TUNNEL } from './lib/malformed';
+import { GRE_FLAG_C, VXLAN_FLAG_I, VXLAN_HEADER, VXLAN_PORT, greCheck, greKey, greProtocol, vxlanVni } from './lib/overlay';
+import { UDP_CHECKSUM, UDP_HEADER, UDP_LENGTH, dstPort } from './lib/transport';
 import { KEY_OUT_OF_FRAME, MAX_KEY_BYTES, MAX_KEY_END, PiFib, parseKeyBytes } from './lib/pi-fib';
 import type { NetworkFunction, NfContext } from './network-function';
 
@@ -262,13 +255,11 @@ export function createTunnel(config: TunnelConfig, ctx: NfContext): NetworkFunct
       c.malformed++;
       return 0;
     }
-    const vihl = data.getUint8(start);
-    const ihl = (vihl & 0x0f) * 4;
-    const total = data.getUint16(start + 2);
-    if (vihl >>> 4 !== 4 || ihl < IPV4_MIN_HEADER || total < ihl || total > n) {
+    if (ipv4Check(data, start, start + n) < 0) {
       c.malformed++;
       return 0;
     }
+    const total = ipv4TotalLength(data, start);
     packet.copyWithin(ETH_HEADER, start, start + total); // trailing bytes beyond the inner total length are dropped
     packet.set(innerEthernet);
     c.decapsulated++;
@@ -277,10 +268,10 @@ export function createTunnel(config: TunnelConfig, ctx: NfContext): NetworkFunct
   };
 
   const wanToLan: PacketHandler = (packet, data, length, outputs) => {
-    if (length < OUTER_MIN || data.getUint16(12) !== ETHERTYPE_IPV4 || data.getUint32(ETH_HEADER + 16) !== localIp) {
+    if (length < OUTER_MIN || data.getUint16(ETH_TYPE) !== ETHERTYPE_IPV4 || data.getUint32(IP_DST) !== localIp) {
       return nonTunnel(length, outputs);
     }
-    const proto = data.getUint8(ETH_HEADER + 9);
+    const proto = data.getUint8(IP_PROTOCOL);
     if (proto !== IP_PROTO_UDP && proto !== IP_PROTO_GRE && proto !== IP_PROTO_IPIP) return nonTunnel(length, outputs);
     // Addressed to us with a tunnel protocol: from here on, it is ours to validate.
     const ihl = ipv4HeaderLength(data, length);
@@ -292,28 +283,27 @@ export function createTunnel(config: TunnelConfig, ctx: NfContext): NetworkFunct
       c.bad_checksum++;
       return 0;
     }
-    if ((data.getUint16(ETH_HEADER + 6) & 0x3fff) !== 0) {
+    if (isFragment(data)) {
       c.fragment++; // no reassembly: a fragmented tunnel packet cannot be decapsulated
       return 0;
     }
     const l4 = ETH_HEADER + ihl;
-    const end = ETH_HEADER + data.getUint16(ETH_HEADER + 2); // Ethernet padding beyond the IPv4 packet is ignored
+    const end = ETH_HEADER + data.getUint16(IP_TOTAL_LENGTH); // Ethernet padding beyond the IPv4 packet is ignored
     if (proto === IP_PROTO_UDP) {
       if (l4 + UDP_HEADER > end) {
         c.malformed++;
         return 0;
       }
-      if (data.getUint16(l4 + 2) !== VXLAN_PORT) return nonTunnel(length, outputs);
-      const udpLength = data.getUint16(l4 + 4);
+      if (dstPort(data, l4) !== VXLAN_PORT) return nonTunnel(length, outputs);
+      const udpLength = data.getUint16(l4 + UDP_LENGTH);
       if (udpLength < UDP_HEADER + VXLAN_HEADER || l4 + udpLength > end) {
         c.malformed++;
         return 0;
       }
-      const udpChecksum = data.getUint16(l4 + 6);
+      const udpChecksum = data.getUint16(l4 + UDP_CHECKSUM);
       if (udpChecksum !== 0) {
         // RFC 7348 Section 5: a non-zero checksum must be correct; the decapsulator may check it (we do)
-        const pseudo =
-          data.getUint16(ETH_HEADER + 12) + data.getUint16(ETH_HEADER + 14) + data.getUint16(ETH_HEADER + 16) + data.getUint16(ETH_HEADER + 18) + IP_PROTO_UDP + udpLength;
+        const pseudo = ipv4PseudoHeaderSum(data.getUint32(IP_SRC), data.getUint32(IP_DST), IP_PROTO_UDP, udpLength);
         if (foldChecksum(pseudo + onesComplementSum(packet, l4, udpLength)) !== 0) {
           c.bad_checksum++;
           return 0;
@@ -324,51 +314,33 @@ export function createTunnel(config: TunnelConfig, ctx: NfContext): NetworkFunct
         c.malformed++; // RFC 7348: the I flag must be set for a valid VNI; reserved bits are ignored on receipt
         return 0;
       }
-      if (!vnis.has(data.getUint32(vx + 4) >>> 8)) {
+      if (!vnis.has(vxlanVni(data, vx))) {
         c.unknown_vni++;
         return 0;
       }
       return deliverFrame(packet, vx + VXLAN_HEADER, udpLength - UDP_HEADER - VXLAN_HEADER, outputs);
     }
     if (proto === IP_PROTO_GRE) {
-      if (l4 + GRE_HEADER > end) {
-        c.malformed++;
-        return 0;
-      }
-      const flags = data.getUint16(l4);
-      if ((flags & (GRE_FLAGS_REJECTED | GRE_VERSION_MASK)) !== 0) {
+      const greLength = greCheck(data, l4, end); // the optional checksum, key and sequence number (RFC 2890) within `end`
+      if (greLength === BAD_TUNNEL) {
         c.unsupported++; // routing (RFC 1701), strict source route, or a GRE version other than 0 (e.g. PPTP)
         return 0;
       }
-      let at = l4 + GRE_HEADER;
-      if ((flags & GRE_FLAG_C) !== 0) {
-        if (at + 4 > end) {
-          c.malformed++;
-          return 0;
-        }
-        if (internetChecksum(packet, l4, end - l4) !== 0) {
-          c.bad_checksum++; // RFC 2784: the checksum covers the GRE header and the payload
-          return 0;
-        }
-        at += 4; // checksum and reserved1
-      }
-      if ((flags & GRE_FLAG_K) !== 0) {
-        if (at + 4 > end) {
-          c.malformed++;
-          return 0;
-        }
-        if (!greKeys.has(data.getUint32(at))) {
-          c.unknown_gre_key++;
-          return 0;
-        }
-        at += 4;
-      }
-      if ((flags & GRE_FLAG_S) !== 0) at += 4; // sequence number (RFC 2890): not enforced, no reordering
-      if (at > end) {
+      if (greLength < 0) {
         c.malformed++;
         return 0;
       }
-      const protocol = data.getUint16(l4 + 2);
+      if ((data.getUint16(l4) & GRE_FLAG_C) !== 0 && internetChecksum(packet, l4, end - l4) !== 0) {
+        c.bad_checksum++; // RFC 2784: the checksum covers the GRE header and the payload
+        return 0;
+      }
+      const key = greKey(data, l4);
+      if (key >= 0 && !greKeys.has(key)) {
+        c.unknown_gre_key++;
+        return 0;
+      }
+      const at = l4 + greLength; // a sequence number is not enforced: no reordering
+      const protocol = greProtocol(data, l4);
       if (protocol === ETHERTYPE_TEB) return deliverFrame(packet, at, end - at, outputs);
       if (protocol === ETHERTYPE_IPV4) return deliverIpv4(packet, data, at, end - at, outputs);
       c.unsupported++;
@@ -412,17 +384,11 @@ function idSet(ids: readonly number[]): IdSet {
 // ---- configuration ----
 
 function parseIpv4(text: unknown, field: string): number {
-  const m = typeof text === 'string' ? /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text) : null;
-  const p = m === null ? [] : m.slice(1).map(Number);
-  if (m === null || p.some((x) => x > 255)) throw new TinyNfError(`tunnel config: ${field} must be a dotted IPv4 address, got ${JSON.stringify(text)}`);
-  return ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0;
+  return configIpv4(text, `tunnel config: ${field}`);
 }
 
 function parseMac(text: unknown, field: string): Uint8Array {
-  if (typeof text !== 'string' || !/^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/.test(text)) {
-    throw new TinyNfError(`tunnel config: ${field} must be a MAC address like 02:00:00:00:00:01, got ${JSON.stringify(text)}`);
-  }
-  return Uint8Array.from(text.split(/[:-]/).map((h) => parseInt(h, 16)));
+  return configMac(text, `tunnel config: ${field}`);
 }
 
 function integerIn(value: unknown, field: string, min: number, max: number): number {

@@ -66,3 +66,66 @@ export function ipv4HeaderChecksumValid(data: DataView, offset: number, ihl: num
   }
   return fold16(sum) === 0xffff;
 }
+
+/**
+ * One's complement sum (RFC 1071 Section 4.1) of the 16-bit big-endian words of bytes [offset, offset + length),
+ * an odd last byte padded with zero; unfolded (fold16() it, or pass it on as a partial sum).
+ */
+export function onesComplementSum(bytes: Uint8Array, offset: number, length: number): number {
+  let sum = 0;
+  let i = offset;
+  const end = offset + length;
+  for (; i + 1 < end; i += 2) {
+    sum += (bytes[i] << 8) | bytes[i + 1];
+    if (sum > 0x3fffffff) sum = (sum & 0xffff) + (sum >>> 16);
+  }
+  if (i < end) sum += bytes[i] << 8;
+  return sum;
+}
+
+/** The Internet checksum (RFC 1071) of bytes [offset, offset + length) plus a partial sum, as stored in a header. */
+export function internetChecksum(bytes: Uint8Array, offset: number, length: number, partial = 0): number {
+  return ~fold16(fold16(onesComplementSum(bytes, offset, length)) + fold16(partial)) & 0xffff;
+}
+
+/** Partial sum of the IPv4 pseudo-header (RFC 768, RFC 9293 Section 3.1): addresses, protocol, transport length. */
+export function ipv4PseudoHeaderSum(src: number, dst: number, protocol: number, length: number): number {
+  return (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + protocol + length;
+}
+
+/**
+ * Partial sum of the IPv6 pseudo-header (RFC 8200 Section 8.1) of the IPv6 header at `ip` of `bytes`: both
+ * addresses, the upper-layer length and Next Header value (the upper-layer protocol, after extension headers).
+ * (With a Routing header the final destination belongs here instead; this uses the header's destination.)
+ */
+export function ipv6PseudoHeaderSum(bytes: Uint8Array, ip: number, protocol: number, length: number): number {
+  return onesComplementSum(bytes, ip + 8, 32) + (length >>> 16) + (length & 0xffff) + protocol;
+}
+
+/** The IPv4 header checksum to store for the header of `ihl` bytes at `ip` (its checksum field is counted as 0). */
+export function ipv4HeaderChecksum(bytes: Uint8Array, ip: number, ihl: number): number {
+  // Subtracting a word in one's complement arithmetic is adding its complement.
+  const sum = onesComplementSum(bytes, ip, ihl) + (~((bytes[ip + 10] << 8) | bytes[ip + 11]) & 0xffff);
+  return ~fold16(sum) & 0xffff;
+}
+
+/**
+ * The TCP/UDP checksum to store for the transport segment [l4, end) of the IPv4 packet at `ip`, whose checksum field
+ * is at `l4 + field` (counted as 0). For UDP pass the result through udpChecksumField().
+ */
+export function ipv4TransportChecksum(bytes: Uint8Array, ip: number, l4: number, end: number, field: number): number {
+  const src = ((bytes[ip + 12] << 24) | (bytes[ip + 13] << 16) | (bytes[ip + 14] << 8) | bytes[ip + 15]) >>> 0;
+  const dst = ((bytes[ip + 16] << 24) | (bytes[ip + 17] << 16) | (bytes[ip + 18] << 8) | bytes[ip + 19]) >>> 0;
+  const pseudo = ipv4PseudoHeaderSum(src, dst, bytes[ip + 9], end - l4);
+  const sum = onesComplementSum(bytes, l4, end - l4) + (~((bytes[l4 + field] << 8) | bytes[l4 + field + 1]) & 0xffff) + fold16(pseudo);
+  return ~fold16(sum) & 0xffff;
+}
+
+/**
+ * The TCP/UDP/ICMPv6 checksum to store for the upper-layer segment [l4, end) of protocol `protocol` in the IPv6
+ * packet at `ip`, whose checksum field is at `l4 + field` (counted as 0).
+ */
+export function ipv6TransportChecksum(bytes: Uint8Array, ip: number, protocol: number, l4: number, end: number, field: number): number {
+  const sum = onesComplementSum(bytes, l4, end - l4) + (~((bytes[l4 + field] << 8) | bytes[l4 + field + 1]) & 0xffff) + fold16(ipv6PseudoHeaderSum(bytes, ip, protocol, end - l4));
+  return ~fold16(sum) & 0xffff;
+}

@@ -4,7 +4,10 @@
 // the partial one's-complement sum of the outer IPv4 header's fixed fields, so per packet only the total length, the
 // identification, the checksum and (VXLAN) the UDP length and source port are written.
 import { keyedHash } from './flow-table';
-import { ETHERTYPE_IPV4, ETH_HEADER, IPV4_MIN_HEADER, IP_PROTO_TCP, IP_PROTO_UDP } from './packet';
+import { ETHERTYPE_IPV4, ETHERTYPE_TEB, ETH_HEADER } from './ethernet';
+import { IPV4_MIN_HEADER, IP_PROTO_GRE, IP_PROTO_IPIP, IP_PROTO_SCTP, IP_PROTO_TCP, IP_PROTO_UDP } from './ipv4';
+import { GRE_FLAG_K, GRE_HEADER, VXLAN_FLAG_I, VXLAN_HEADER, VXLAN_PORT } from './overlay';
+import { UDP_HEADER } from './transport';
 
 export const ENCAP_VXLAN = 1;
 export const ENCAP_GRE = 2;
@@ -13,24 +16,6 @@ export const ENCAP_IPIP = 4;
 export type EncapName = 'vxlan' | 'gre' | 'gretap' | 'ipip';
 export const ENCAP_TYPES: Record<EncapName, number> = { vxlan: ENCAP_VXLAN, gre: ENCAP_GRE, gretap: ENCAP_GRETAP, ipip: ENCAP_IPIP };
 
-export const IP_PROTO_IPIP = 4; // RFC 2003 (IP in IP)
-export const IP_PROTO_GRE = 47;
-export const IP_PROTO_SCTP = 132;
-export const VXLAN_PORT = 4789; // RFC 7348 Section 5, IANA-assigned
-export const UDP_HEADER = 8;
-export const VXLAN_HEADER = 8;
-/** VXLAN flags byte: the I flag (valid VNI); the other seven bits are reserved (RFC 7348 Section 5). */
-export const VXLAN_FLAG_I = 0x08;
-export const GRE_HEADER = 4;
-/** GRE flags and version word (RFC 2784 Section 2, RFC 2890 Section 2). */
-export const GRE_FLAG_C = 0x8000; // checksum present
-export const GRE_FLAG_R = 0x4000; // routing present (RFC 1701; must be 0 under RFC 2784)
-export const GRE_FLAG_K = 0x2000; // key present (RFC 2890)
-export const GRE_FLAG_S = 0x1000; // sequence number present (RFC 2890)
-/** RFC 2784: a receiver discards a packet with any of bits 1-5 set; RFC 2890 gives meaning to bits 2 (K) and 3 (S). */
-export const GRE_FLAGS_REJECTED = 0x4000 | 0x0800 | 0x0400;
-export const GRE_VERSION_MASK = 0x0007;
-export const ETHERTYPE_TEB = 0x6558; // Transparent Ethernet Bridging (GRE-TAP payload)
 /** RFC 7348 Section 5: the source port should be in the dynamic/private range 49152-65535. */
 export const VXLAN_SOURCE_PORT_BASE = 49152;
 export const VXLAN_SOURCE_PORT_MASK = 0x3fff;
@@ -130,17 +115,4 @@ export function vxlanSourcePort(data: DataView, length: number): number {
     h = 0;
   }
   return VXLAN_SOURCE_PORT_BASE | (h & VXLAN_SOURCE_PORT_MASK);
-}
-
-/** One's-complement sum of the 16-bit big-endian words of bytes [offset, offset + length) (unfolded, odd byte padded). */
-export function onesComplementSum(bytes: Uint8Array, offset: number, length: number): number {
-  let sum = 0;
-  let i = offset;
-  const end = offset + length;
-  for (; i + 1 < end; i += 2) {
-    sum += (bytes[i] << 8) | bytes[i + 1];
-    if (sum > 0x3fffffff) sum = (sum & 0xffff) + (sum >>> 16);
-  }
-  if (i < end) sum += bytes[i] << 8;
-  return sum;
 }

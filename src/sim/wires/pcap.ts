@@ -154,10 +154,18 @@ export interface PcapFile {
   snaplen: number;
   linktype: number;
   records: PcapRecord[];
+  /** With `allowTruncatedEnd`: why the file's last record was left out (a file cut short mid-record), else undefined. */
+  truncatedEnd?: string;
+}
+
+export interface ParsePcapOptions {
+  /** A file cut short inside its last record (as a capture killed mid-write leaves it) gives the records before it,
+   *  with `truncatedEnd` saying so, instead of an error (tcpdump and tshark read such files the same way). */
+  allowTruncatedEnd?: boolean;
 }
 
 /** Parse a classic pcap file (either byte order, µs or ns). Throws TinyNfError naming what is wrong. */
-export function parsePcap(bytes: Uint8Array, name = 'pcap data'): PcapFile {
+export function parsePcap(bytes: Uint8Array, name = 'pcap data', options: ParsePcapOptions = {}): PcapFile {
   const bad = (what: string) => new TinyNfError(`malformed pcap file ${name}: ${what}`);
   if (bytes.length < PCAP_GLOBAL_HEADER) {
     throw bad(`${bytes.length} bytes is shorter than the ${PCAP_GLOBAL_HEADER}-byte global header`);
@@ -194,7 +202,9 @@ export function parsePcap(bytes: Uint8Array, name = 'pcap data'): PcapFile {
   while (at < bytes.length) {
     const index = records.length;
     if (at + PCAP_RECORD_HEADER > bytes.length) {
-      throw bad(`record ${index} at byte ${at}: truncated header (${bytes.length - at} of ${PCAP_RECORD_HEADER} bytes)`);
+      const why = `record ${index} at byte ${at}: truncated header (${bytes.length - at} of ${PCAP_RECORD_HEADER} bytes)`;
+      if (options.allowTruncatedEnd === true) return { resolution, littleEndian, snaplen, linktype, records, truncatedEnd: why };
+      throw bad(why);
     }
     const seconds = view.getUint32(at, littleEndian);
     const fraction = view.getUint32(at + 4, littleEndian);
@@ -205,9 +215,9 @@ export function parsePcap(bytes: Uint8Array, name = 'pcap data'): PcapFile {
     }
     if (included > MAX_RECORD) throw bad(`record ${index} at byte ${at}: captured length ${included} is absurd`);
     if (at + PCAP_RECORD_HEADER + included > bytes.length) {
-      throw bad(
-        `record ${index} at byte ${at}: ${included} bytes announced, ${bytes.length - at - PCAP_RECORD_HEADER} present`,
-      );
+      const why = `record ${index} at byte ${at}: ${included} bytes announced, ${bytes.length - at - PCAP_RECORD_HEADER} present`;
+      if (options.allowTruncatedEnd === true) return { resolution, littleEndian, snaplen, linktype, records, truncatedEnd: why };
+      throw bad(why);
     }
     const start = at + PCAP_RECORD_HEADER;
     records.push({
@@ -221,14 +231,14 @@ export function parsePcap(bytes: Uint8Array, name = 'pcap data'): PcapFile {
 }
 
 /** Read and parse a pcap file. */
-export function readPcap(path: string): PcapFile {
+export function readPcap(path: string, options: ParsePcapOptions = {}): PcapFile {
   let bytes: Uint8Array;
   try {
     bytes = fs.readFileSync(path);
   } catch (e) {
     throw new TinyNfError(`cannot read pcap file ${path}: ${(e as Error).message}`);
   }
-  return parsePcap(bytes, path);
+  return parsePcap(bytes, path, options);
 }
 
 export interface PcapInputOptions {
