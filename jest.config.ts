@@ -6,6 +6,7 @@ const config: Config = {
   testEnvironment: 'node',
   roots: ['<rootDir>/dist/tests'],
   testMatch: ['**/*.test.js'],
+  setupFiles: ['<rootDir>/dist/tests/ci-no-skip.js'],
   testTimeout: 60_000,
   maxWorkers: 2,
 };
