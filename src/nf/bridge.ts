@@ -55,11 +55,11 @@ export function createBridge(config: BridgeConfig, ctx: NfContext): NetworkFunct
     throw new TinyNfError(`the bridge needs 2 to ${BRIDGE_MAX_PORTS} ports, got ${ports}`);
   }
   const table = new FlowTable(config.capacity, config.expiryNs);
-  const learnedPort = new Uint8Array(table.slots);
+  const learnedPort = new Uint8Array(table.capacity);
   // Static entries: a flow table whose entries never expire (looked up before the learned one).
   const statics = config.static;
   const staticTable = new FlowTable(Math.max(1, statics.length), Number.POSITIVE_INFINITY);
-  const staticPort = new Uint8Array(staticTable.slots);
+  const staticPort = new Uint8Array(staticTable.capacity);
   for (let i = 0; i < statics.length; i++) {
     const mac = parseMac(statics[i].mac, `static[${i}].mac`);
     const port = statics[i].port;

@@ -8,8 +8,9 @@
 // - Backend choice: a connection tracked in the flow table (keyed by the 5-tuple: addresses, protocol, TCP/UDP
 //   ports) keeps its backend, whatever backends were added since (Maglev Section 3.3: connection tracking makes
 //   the table changes harmless to existing connections). A new connection takes the backend of Maglev lookup-table
-//   entry hash(5-tuple) mod M (src/nf/lib/maglev.ts); the hash is keyed with `seed`, the same on every LB sharing
-//   a configuration, so they choose alike. A connection whose backend was removed is re-assigned through the new
+//   entry hash(5-tuple) mod M (src/nf/lib/maglev.ts); the hash is keyed with a random per-process secret by default
+//   (nobody can compute which backend a crafted connection gets), or with `secret` (128 bits) / `seed` (32 bits)
+//   from the configuration: LBs that must choose alike share it. A connection whose backend was removed is re-assigned through the new
 //   table (`rerouted`). When the flow table is full, a new connection is forwarded by the table alone, untracked
 //   (`table_full`; Maglev falls back to consistent hashing the same way).
 //   Fragments, and protocols other than TCP/UDP, are keyed by addresses and protocol only (ports 0), so all
@@ -27,7 +28,7 @@ import { TinyNfError } from '../env/environment';
 import type { PacketHandler } from '../ixgbe/handler';
 import type { NfDefinition } from './config';
 import { checksumReplace32, ipv4HeaderChecksumValid, udpChecksumField } from './lib/checksum';
-import { FlowTable, keyedHash } from './lib/flow-table';
+import { FlowTable, keyedHash, parseSecret, randomSecret } from './lib/flow-table';
 import { MaglevPermutation, isPrime, permutationOf, populate } from './lib/maglev';
 import { ETHERTYPE_IPV4, ETH_HEADER, ETH_TYPE, IP_CHECKSUM, IP_DST, IP_FLAGS_FRAGMENT, IP_PROTOCOL, IP_PROTO_TCP, IP_PROTO_UDP, IP_SRC, IP_TOTAL_LENGTH, ipv4HeaderLength } from './lib/packet';
 import type { NetworkFunction, NfContext } from './network-function';
@@ -52,8 +53,13 @@ export interface LbConfig {
   maxBackends: number;
   /** The virtual IPv4 address served; unset = every IPv4 packet from port 0 is balanced. Needed for NAT mode. */
   vip?: string;
-  /** Key of the flow -> table entry hash (32-bit); LBs that must agree on backends share it. */
-  seed: number;
+  /**
+   * Key of the flow -> table entry hash, 32 hex digits (128 bits); LBs that must agree on backends share it. Unset
+   * (and no `seed`): a random key per process.
+   */
+  secret?: string;
+  /** A 32-bit key instead of `secret` (weaker: 2^32 keys can be tried offline). */
+  seed?: number;
   backends: LbBackend[];
 }
 
@@ -62,7 +68,6 @@ export const LB_DEFAULTS: LbConfig = {
   capacity: 65_536,
   expiryNs: 10_000_000_000,
   maxBackends: 256,
-  seed: 0,
   backends: [
     { name: 'backend-1', mac: '02:00:00:00:01:01' },
     { name: 'backend-2', mac: '02:00:00:00:01:02' },
@@ -111,15 +116,26 @@ export function seedSecret(seed: number): Uint32Array {
   return out;
 }
 
+/** The key of the backend-choice hash: `secret`, else `seed`, else random (per process, never shared). */
+export function lbSecret(config: Pick<LbConfig, 'secret' | 'seed'>): Uint32Array {
+  if (config.secret !== undefined) {
+    const s = parseSecret(config.secret);
+    if (s === null) throw new TinyNfError(`lb config: 'secret' must be 32 hex digits (128 bits), got ${JSON.stringify(config.secret)}`);
+    return s;
+  }
+  if (config.seed !== undefined) return seedSecret(config.seed);
+  return randomSecret();
+}
+
 export function createLb(config: LbConfig, ctx: NfContext): LoadBalancer {
   if (ctx.ports !== 2) throw new TinyNfError(`the lb has two ports (clients 0, backends 1), got ${ctx.ports}`);
   const m = config.tableSize;
   const maxBackends = Math.min(config.maxBackends, m);
   const vip = config.vip === undefined ? -1 : parseIpv4(config.vip, 'vip');
-  const selectSecret = seedSecret(config.seed);
+  const selectSecret = lbSecret(config);
   const conns = new FlowTable(config.capacity, config.expiryNs);
-  const connBackend = new Uint16Array(conns.slots);
-  const connGeneration = new Uint32Array(conns.slots);
+  const connBackend = new Uint16Array(conns.capacity);
+  const connGeneration = new Uint32Array(conns.capacity);
 
   // Backend slots 0..maxBackends-1 (a removed backend's slot is reused by a later addition; its generation changes
   // so connections tracked to the old one are re-assigned).
@@ -132,7 +148,7 @@ export function createLb(config: LbConfig, ctx: NfContext): LoadBalancer {
   const slotByName = new Map<string, number>();
   // NAT-mode backend addresses, for the reply path: IPv4 -> slot
   const natIps = new FlowTable(maxBackends, Number.POSITIVE_INFINITY);
-  const natIpSlot = new Uint16Array(natIps.slots);
+  const natIpSlot = new Uint16Array(natIps.capacity);
   let natBackends = 0;
 
   let table = new Int32Array(m).fill(-1);
@@ -287,7 +303,7 @@ export function createLb(config: LbConfig, ctx: NfContext): LoadBalancer {
       }
       c.rerouted++; // its backend was removed
     }
-    b = table[keyedHash(src, dst, ports, proto, selectSecret) % m];
+    b = table[(keyedHash(src, dst, ports, proto, selectSecret) >>> 0) % m];
     if (b < 0) {
       if (slot >= 0) conns.remove(slot);
       c.no_backend++;
@@ -412,7 +428,7 @@ function wholeNumber(value: unknown, field: string, min: number, max: number): n
   return value;
 }
 
-const CONFIG_FIELDS = ['tableSize', 'capacity', 'expiryNs', 'maxBackends', 'vip', 'seed', 'backends'];
+const CONFIG_FIELDS = ['tableSize', 'capacity', 'expiryNs', 'maxBackends', 'vip', 'secret', 'seed', 'backends'];
 
 export function parseLbConfig(raw: unknown): LbConfig {
   if (raw === undefined || raw === null) raw = {};
@@ -429,7 +445,12 @@ export function parseLbConfig(raw: unknown): LbConfig {
     throw new TinyNfError(`lb config: 'expiryNs' must be a positive number, got ${JSON.stringify(expiryNs)}`);
   }
   const maxBackends = wholeNumber(merged.maxBackends, 'maxBackends', 1, 65_535);
-  const seed = wholeNumber(merged.seed, 'seed', 0, 0xffffffff);
+  const seed = merged.seed === undefined ? undefined : wholeNumber(merged.seed, 'seed', 0, 0xffffffff);
+  const secret = merged.secret;
+  if (secret !== undefined && (typeof secret !== 'string' || parseSecret(secret) === null)) {
+    throw new TinyNfError(`lb config: 'secret' must be a string of 32 hex digits (128 bits), got ${JSON.stringify(secret)}`);
+  }
+  if (secret !== undefined && seed !== undefined) throw new TinyNfError(`lb config: give 'secret' or 'seed', not both`);
   let vip: string | undefined;
   if (merged.vip !== undefined) {
     parseIpv4(merged.vip, 'vip');
@@ -453,8 +474,10 @@ export function parseLbConfig(raw: unknown): LbConfig {
     }
     return b;
   });
-  const config: LbConfig = { tableSize, capacity, expiryNs, maxBackends, seed, backends };
+  const config: LbConfig = { tableSize, capacity, expiryNs, maxBackends, backends };
   if (vip !== undefined) config.vip = vip;
+  if (secret !== undefined) config.secret = secret as string;
+  if (seed !== undefined) config.seed = seed;
   return config;
 }
 
@@ -470,7 +493,8 @@ export const LB_DEFINITION: NfDefinition<LbConfig> = {
     'expiry-ns': { configKey: 'expiryNs', type: 'number', describe: 'forget connections idle this long (ns)' },
     'max-backends': { configKey: 'maxBackends', type: 'number', describe: 'backends at most (run-time additions included)' },
     vip: { configKey: 'vip', type: 'string', describe: 'virtual IPv4 address served (others dropped); needed for NAT-mode backends' },
-    seed: { configKey: 'seed', type: 'number', describe: 'key of the flow hash (LBs that must agree share it)' },
+    secret: { configKey: 'secret', type: 'string', describe: 'key of the flow hash, 32 hex digits (LBs that must agree share it; default: random per process)' },
+    seed: { configKey: 'seed', type: 'number', describe: 'a 32-bit key of the flow hash instead of --secret (weaker)' },
   },
   capacity: (c: LbConfig) => c.capacity,
 };

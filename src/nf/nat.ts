@@ -70,7 +70,7 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
   const portCount = config.endPort - config.startPort + 1;
   const expiryNs = config.expiryNs;
   const table = new FlowTable(config.capacity, expiryNs);
-  const slots = table.slots;
+  const slots = table.capacity;
   // Per table slot: the mapping (the LAN 5-tuple is also the table key) and its external port index.
   const internalIp = new Uint32Array(slots);
   const internalPort = new Uint16Array(slots);

@@ -31,8 +31,8 @@ export const POLICER_DEFAULTS: PolicerConfig = {
 export function createPolicer(config: PolicerConfig, ctx: NfContext): NetworkFunction {
   if (ctx.ports !== 2) throw new TinyNfError(`the policer has two ports (LAN 0, WAN 1), got ${ctx.ports}`);
   const table = new FlowTable(config.capacity, config.expiryNs);
-  const tokens = new Float64Array(table.slots);
-  const refilled = new Float64Array(table.slots);
+  const tokens = new Float64Array(table.capacity);
+  const refilled = new Float64Array(table.capacity);
   const clock = ctx.clock; // cheap to read per packet: see CoarseClock
   const ratePerNs = config.rate / 1e9;
   const c = { passed: 0, policed: 0, non_ipv4: 0, malformed: 0, new_flow_too_large: 0, table_full: 0 };

@@ -58,6 +58,9 @@ describe('FlowTable at capacity', () => {
       const t = new FlowTable(4, 1000, secret);
       for (let k = 1; k <= 4; k++) expect(t.findOrInsert(k, 0, 0, 0, 10)).toBeGreaterThanOrEqual(0);
       expect(t.findOrInsert(99, 0, 0, 0, 20)).toBe(-1); // full of live entries
+      t.tick(20);
+      t.tick(5000); // the clock-paced sweep frees the dead entries
+      expect(t.size).toBe(0);
       for (let k = 100; k < 104; k++) expect(t.findOrInsert(k, 0, 0, 0, 5000)).toBeGreaterThanOrEqual(0);
       expect(t.size).toBe(4);
     }

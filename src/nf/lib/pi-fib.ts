@@ -31,7 +31,7 @@ export class PiFib {
   private readonly m1: number;
   private readonly m2: number;
   private readonly m3: number;
-  /** Entry index per table slot (-1 = none). */
+  /** Entry index per table entry id (-1 = none). */
   private readonly entryOfSlot: Int32Array;
   private count = 0;
 
@@ -58,7 +58,7 @@ export class PiFib {
     this.m2 = mask(2);
     this.m3 = mask(3);
     this.table = new FlowTable(capacity, Number.POSITIVE_INFINITY);
-    this.entryOfSlot = new Int32Array(this.table.slots).fill(-1);
+    this.entryOfSlot = new Int32Array(this.table.capacity).fill(-1);
   }
 
   get size(): number {
