@@ -16,6 +16,7 @@ import { TinyNfError } from '../env/environment';
 import type { PacketHandler } from '../ixgbe/handler';
 import type { NfDefinition } from './config';
 import { FlowTable } from './lib/flow-table';
+import { QuotaLink, SourceQuota } from './lib/source-quota';
 import { ETHERTYPE_IPV4, ETH_HEADER, ETH_TYPE, IP_DST, IP_FLAGS_FRAGMENT, IP_PROTOCOL, IP_PROTO_TCP, IP_PROTO_UDP, IP_SRC, IP_TOTAL_LENGTH, ipv4HeaderLength } from './lib/packet';
 import type { NetworkFunction, NfContext } from './network-function';
 
@@ -24,11 +25,14 @@ export interface FirewallConfig {
   capacity: number;
   /** Idle time after which a flow is forgotten, ns. */
   expiryNs: number;
+  /** Flows one LAN source address may hold at most (0 = no limit): one host cannot fill the table for the others. */
+  maxFlowsPerSource: number;
 }
 
 export const FIREWALL_DEFAULTS: FirewallConfig = {
   capacity: 65_536,
   expiryNs: 10_000_000_000,
+  maxFlowsPerSource: 0,
 };
 
 const IP_PROTO_ICMP = 1;
@@ -43,12 +47,14 @@ const ICMP_IDENTIFIER = 4;
 
 export function createFirewall(config: FirewallConfig, ctx: NfContext): NetworkFunction {
   if (ctx.ports !== 2) throw new TinyNfError(`the firewall has two ports (LAN 0, WAN 1), got ${ctx.ports}`);
-  const table = new FlowTable(config.capacity, config.expiryNs);
+  const quota = config.maxFlowsPerSource > 0 ? new QuotaLink(new SourceQuota(config.maxFlowsPerSource, config.capacity), config.capacity) : null;
+  const table = new FlowTable(config.capacity, config.expiryNs, undefined, quota === null ? null : quota.listener);
   const clock = ctx.clock;
   const c = {
     // LAN -> WAN
     passed_out: 0,
     table_full: 0,
+    quota_refused: 0,
     // WAN -> LAN
     passed_in: 0,
     no_flow: 0,
@@ -101,12 +107,17 @@ export function createFirewall(config: FirewallConfig, ctx: NfContext): NetworkF
     } else {
       word = 0;
     }
-    const slot = table.findOrInsert(data.getUint32(IP_SRC), data.getUint32(IP_DST), word, proto, now);
+    const src = data.getUint32(IP_SRC);
+    const slot = table.findOrInsert(src, data.getUint32(IP_DST), word, proto, now, true);
     if (slot < 0) {
       c.table_full++;
       return 0;
     }
-    if (!table.isNew) table.touch(slot, now);
+    if (quota !== null && table.isNew && !quota.admit(slot, src, 0, 0, 0)) {
+      table.remove(slot); // over its source's quota: as for a full table, nothing goes out that could not come back
+      c.quota_refused++;
+      return 0;
+    }
     c.passed_out++;
     outputs[0] = 1;
     return length;
@@ -131,12 +142,11 @@ export function createFirewall(config: FirewallConfig, ctx: NfContext): NetworkF
     } else {
       word = 0;
     }
-    const slot = table.find(data.getUint32(IP_DST), data.getUint32(IP_SRC), word, proto, now);
+    const slot = table.find(data.getUint32(IP_DST), data.getUint32(IP_SRC), word, proto, now, true);
     if (slot < 0) {
       c.no_flow++;
       return 0;
     }
-    table.touch(slot, now);
     c.passed_in++;
     outputs[0] = 1;
     return length;
@@ -166,7 +176,11 @@ export function parseFirewallConfig(raw: unknown): FirewallConfig {
   if (typeof expiryNs !== 'number' || !Number.isFinite(expiryNs) || expiryNs <= 0) {
     throw new TinyNfError(`firewall config: expiryNs must be a positive number of nanoseconds, got ${JSON.stringify(expiryNs)}`);
   }
-  return { capacity, expiryNs };
+  const maxFlowsPerSource = merged.maxFlowsPerSource;
+  if (typeof maxFlowsPerSource !== 'number' || !Number.isInteger(maxFlowsPerSource) || maxFlowsPerSource < 0) {
+    throw new TinyNfError(`firewall config: maxFlowsPerSource must be a whole number >= 0 (0: no limit), got ${JSON.stringify(maxFlowsPerSource)}`);
+  }
+  return { capacity, expiryNs, maxFlowsPerSource };
 }
 
 export const FIREWALL_DEFINITION: NfDefinition<FirewallConfig> = {
@@ -178,6 +192,7 @@ export const FIREWALL_DEFINITION: NfDefinition<FirewallConfig> = {
   flags: {
     capacity: { configKey: 'capacity', type: 'number', describe: 'flows tracked at most' },
     'expiry-ns': { configKey: 'expiryNs', type: 'number', describe: 'forget flows idle this long (ns)' },
+    'max-flows-per-source': { configKey: 'maxFlowsPerSource', type: 'number', describe: 'flows one LAN address may hold (0: no limit)' },
   },
   capacity: (c: FirewallConfig) => c.capacity,
 };

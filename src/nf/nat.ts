@@ -22,7 +22,8 @@ import { TinyNfError } from '../env/environment';
 import type { PacketHandler } from '../ixgbe/handler';
 import type { NfDefinition } from './config';
 import { checksumReplace16, checksumReplaceAddressPort, checksumReplace32, ipv4HeaderChecksumValid, udpChecksumField } from './lib/checksum';
-import { FlowTable } from './lib/flow-table';
+import { FlowTable, keyedHash, randomSecret } from './lib/flow-table';
+import { QuotaLink, SourceQuota } from './lib/source-quota';
 import { ETHERTYPE_IPV4, ETH_HEADER, ETH_TYPE, IP_CHECKSUM, IP_DST, IP_FLAGS_FRAGMENT, IP_PROTOCOL, IP_PROTO_TCP, IP_PROTO_UDP, IP_SRC, IP_TOTAL_LENGTH, ipv4HeaderLength } from './lib/packet';
 import type { NetworkFunction, NfContext } from './network-function';
 
@@ -36,6 +37,8 @@ export interface NatConfig {
   capacity: number;
   /** Idle time after which a mapping expires, ns. */
   expiryNs: number;
+  /** External ports (mappings) one LAN host may hold at most (0 = no limit). */
+  maxPortsPerHost: number;
 }
 
 export const NAT_DEFAULTS: NatConfig = {
@@ -44,6 +47,7 @@ export const NAT_DEFAULTS: NatConfig = {
   endPort: 65535,
   capacity: 65_536,
   expiryNs: 10_000_000_000, // Vigor's NAT expiry time is a parameter; 10 s as our other NFs
+  maxPortsPerHost: 0,
 };
 
 export const IP_PROTO_ICMP = 1;
@@ -62,6 +66,8 @@ const ICMP_IDENTIFIER = 4;
 
 /** Candidate external ports looked at per new mapping: bounds the cost of a packet when ports are scarce. */
 export const PORT_PROBES = 64;
+/** RFC 6056 Algorithm 4's table of counters (a power of two). */
+const PORT_COUNTERS = 4096;
 
 export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
   if (ctx.ports !== 2) throw new TinyNfError(`the nat has two ports (LAN 0, WAN 1), got ${ctx.ports}`);
@@ -69,7 +75,8 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
   const startPort = config.startPort;
   const portCount = config.endPort - config.startPort + 1;
   const expiryNs = config.expiryNs;
-  const table = new FlowTable(config.capacity, expiryNs);
+  const quota = config.maxPortsPerHost > 0 ? new QuotaLink(new SourceQuota(config.maxPortsPerHost, config.capacity), config.capacity) : null;
+  const table = new FlowTable(config.capacity, expiryNs, undefined, quota === null ? null : quota.listener);
   const slots = table.capacity;
   // Per table slot: the mapping (the LAN 5-tuple is also the table key) and its external port index.
   const internalIp = new Uint32Array(slots);
@@ -86,7 +93,11 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
   const lastUse = new Float64Array(slots);
   /** Per external port index: the slot that last took it, -1 = never. Free if that slot's mapping is dead or moved. */
   const portOwner = new Int32Array(portCount).fill(-1);
-  let portCursor = 0;
+  // RFC 6056 Algorithm 4 ("double-hash port selection"): offset = F(tuple, key1), counters[G(tuple, key2)]++;
+  // keys drawn per NAT, so a port says nothing about the next one given to another destination.
+  const portKey1 = randomSecret();
+  const portKey2 = randomSecret();
+  const portCounters = new Int32Array(PORT_COUNTERS);
   const clock = ctx.clock;
 
   const c = {
@@ -94,6 +105,7 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
     translated_out: 0,
     table_full: 0,
     port_exhausted: 0,
+    quota_refused: 0,
     // WAN -> LAN
     translated_in: 0,
     wrong_destination: 0,
@@ -112,18 +124,18 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
     return owner < 0 || slotPort[owner] !== index || now - lastUse[owner] > expiryNs;
   };
 
-  /** A free external port index (looking at most PORT_PROBES candidates from a round-robin cursor), or -1. */
-  const allocatePort = (now: number): number => {
-    let index = portCursor;
+  /**
+   * A free external port index for the mapping (LAN source, remote address and port, protocol), or -1: RFC 6056
+   * Algorithm 4 (section 3.3.4), looking at most PORT_PROBES candidates.
+   */
+  const allocatePort = (src: number, dst: number, dstPort: number, proto: number, now: number): number => {
+    const offset = keyedHash(src, dst, dstPort, proto, portKey1) >>> 0;
+    const g = keyedHash(src, dst, dstPort, proto, portKey2) & (PORT_COUNTERS - 1);
     for (let i = 0; i < PORT_PROBES && i < portCount; i++) {
-      const candidate = index;
-      index = index + 1 === portCount ? 0 : index + 1;
-      if (portFree(candidate, now)) {
-        portCursor = index;
-        return candidate;
-      }
+      const candidate = ((offset + portCounters[g]) >>> 0) % portCount;
+      portCounters[g] = (portCounters[g] + 1) | 0;
+      if (portFree(candidate, now)) return candidate;
     }
-    portCursor = index;
     return -1;
   };
 
@@ -182,15 +194,20 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
     }
     const src = data.getUint32(IP_SRC);
     const dst = data.getUint32(IP_DST);
-    const slot = table.findOrInsert(src, dst, ports, proto, now);
+    const slot = table.findOrInsert(src, dst, ports, proto, now, true);
     if (slot < 0) {
       c.table_full++;
       return 0;
     }
     let index: number;
     if (table.isNew) {
-      slotPort[slot] = -1; // whatever mapping had this slot before is dead: its port is free again
-      index = allocatePort(now);
+      slotPort[slot] = -1; // whatever mapping had this id before is dead: its port is free again
+      if (quota !== null && !quota.admit(slot, src, 0, 0, 0)) {
+        table.remove(slot);
+        c.quota_refused++;
+        return 0;
+      }
+      index = allocatePort(src, dst, ports & 0xffff, proto, now);
       if (index < 0) {
         table.remove(slot);
         c.port_exhausted++;
@@ -205,7 +222,6 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
       protocol[slot] = proto;
     } else {
       index = slotPort[slot];
-      table.touch(slot, now);
     }
     lastUse[slot] = now > 0 ? now : 1; // as the table stores it
     const oldPort = ports >>> 16;
@@ -315,7 +331,7 @@ function integerIn(value: unknown, field: string, min: number, max: number): num
   return value;
 }
 
-const CONFIG_FIELDS = ['externalIp', 'startPort', 'endPort', 'capacity', 'expiryNs'] as const;
+const CONFIG_FIELDS = ['externalIp', 'startPort', 'endPort', 'capacity', 'expiryNs', 'maxPortsPerHost'] as const;
 
 export function parseNatConfig(raw: unknown): NatConfig {
   if (raw === undefined || raw === null) raw = {};
@@ -333,7 +349,8 @@ export function parseNatConfig(raw: unknown): NatConfig {
   if (typeof expiryNs !== 'number' || !Number.isFinite(expiryNs) || expiryNs <= 0) {
     throw new TinyNfError(`nat config: expiryNs must be a positive number of nanoseconds, got ${JSON.stringify(expiryNs)}`);
   }
-  return { externalIp: merged.externalIp as string, startPort, endPort, capacity, expiryNs };
+  const maxPortsPerHost = integerIn(merged.maxPortsPerHost, 'maxPortsPerHost', 0, 65535);
+  return { externalIp: merged.externalIp as string, startPort, endPort, capacity, expiryNs, maxPortsPerHost };
 }
 
 export const NAT_DEFINITION: NfDefinition<NatConfig> = {
@@ -348,6 +365,7 @@ export const NAT_DEFINITION: NfDefinition<NatConfig> = {
     'end-port': { configKey: 'endPort', type: 'number', describe: 'last external port allocated' },
     capacity: { configKey: 'capacity', type: 'number', describe: 'mappings at most' },
     'expiry-ns': { configKey: 'expiryNs', type: 'number', describe: 'forget mappings idle this long (ns)' },
+    'max-ports-per-host': { configKey: 'maxPortsPerHost', type: 'number', describe: 'external ports one LAN host may hold (0: no limit)' },
   },
   /** Concurrent mappings possible: the table's capacity or the number of external ports, whichever is smaller. */
   capacity: (c: NatConfig) => Math.min(c.capacity, c.endPort - c.startPort + 1),

@@ -7,7 +7,8 @@
 import { TinyNfError } from '../env/environment';
 import type { PacketHandler } from '../ixgbe/handler';
 import { FlowTable } from './lib/flow-table';
-import { ETHERTYPE_IPV4, ETH_HEADER, ETH_TYPE, IP_DST, ipv4HeaderLength } from './lib/packet';
+import { ETHERTYPE_IPV4, ETH_HEADER, ETH_TYPE, IP_DST, IP_SRC, ipv4HeaderLength } from './lib/packet';
+import { QuotaLink, SourceQuota } from './lib/source-quota';
 import type { NetworkFunction, NfContext } from './network-function';
 
 export interface PolicerConfig {
@@ -19,6 +20,8 @@ export interface PolicerConfig {
   capacity: number;
   /** Idle time after which a destination is forgotten, ns. */
   expiryNs: number;
+  /** New destinations one WAN source address may have tracked at most (0 = no limit). */
+  maxFlowsPerSource: number;
 }
 
 export const POLICER_DEFAULTS: PolicerConfig = {
@@ -26,16 +29,19 @@ export const POLICER_DEFAULTS: PolicerConfig = {
   burst: 100_000,
   capacity: 65_536,
   expiryNs: 10_000_000_000,
+  maxFlowsPerSource: 0,
 };
 
 export function createPolicer(config: PolicerConfig, ctx: NfContext): NetworkFunction {
   if (ctx.ports !== 2) throw new TinyNfError(`the policer has two ports (LAN 0, WAN 1), got ${ctx.ports}`);
-  const table = new FlowTable(config.capacity, config.expiryNs);
+  const perSource = config.maxFlowsPerSource;
+  const quota = perSource > 0 ? new QuotaLink(new SourceQuota(perSource, config.capacity), config.capacity) : null;
+  const table = new FlowTable(config.capacity, config.expiryNs, undefined, quota === null ? null : quota.listener);
   const tokens = new Float64Array(table.capacity);
   const refilled = new Float64Array(table.capacity);
   const clock = ctx.clock; // cheap to read per packet: see CoarseClock
   const ratePerNs = config.rate / 1e9;
-  const c = { passed: 0, policed: 0, non_ipv4: 0, malformed: 0, new_flow_too_large: 0, table_full: 0 };
+  const c = { passed: 0, policed: 0, non_ipv4: 0, malformed: 0, new_flow_too_large: 0, table_full: 0, quota_refused: 0 };
 
   const lanToWan: PacketHandler = (_packet, _data, length, outputs) => {
     outputs[0] = 1;
@@ -54,12 +60,18 @@ export function createPolicer(config: PolicerConfig, ctx: NfContext): NetworkFun
       return 0;
     }
     const dst = data.getUint32(IP_DST);
-    const slot = table.findOrInsert(dst, 0, 0, 0, now);
+    // refresh on a hit: policed packets keep the destination tracked too, or expiry would refill its bucket
+    const slot = table.findOrInsert(dst, 0, 0, 0, now, true);
     if (slot < 0) {
       c.table_full++;
       return 0;
     }
     if (table.isNew) {
+      if (quota !== null && !quota.admit(slot, data.getUint32(IP_SRC), 0, 0, 0)) {
+        table.remove(slot);
+        c.quota_refused++;
+        return 0;
+      }
       if (length > config.burst) {
         table.remove(slot);
         c.new_flow_too_large++;
@@ -70,7 +82,6 @@ export function createPolicer(config: PolicerConfig, ctx: NfContext): NetworkFun
     } else {
       const t = tokens[slot] + (now - refilled[slot]) * ratePerNs;
       refilled[slot] = now;
-      table.touch(slot, now); // policed packets keep the destination tracked too, or expiry would refill its bucket
       if (length > (t < config.burst ? t : config.burst)) {
         tokens[slot] = t < config.burst ? t : config.burst;
         c.policed++;

@@ -217,9 +217,9 @@ describe('firewall configuration', () => {
   const def = nfDefinition('firewall');
   it('has defaults, flags and a capacity for benchmarks', () => {
     const c = def.parseConfig(undefined);
-    expect(c).toEqual({ capacity: 65536, expiryNs: 10_000_000_000 });
+    expect(c).toEqual({ capacity: 65536, expiryNs: 10_000_000_000, maxFlowsPerSource: 0 });
     expect(def.capacity!(c)).toBe(65536);
-    expect(Object.keys(def.flags).sort()).toEqual(['capacity', 'expiry-ns']);
+    expect(Object.keys(def.flags).sort()).toEqual(['capacity', 'expiry-ns', 'max-flows-per-source']);
   });
 
   it('rejects bad values with one clear error each', () => {
