@@ -456,7 +456,7 @@ describe('nat configuration', () => {
     expect(c).toEqual({ externalIp: '10.1.0.1', startPort: 1024, endPort: 65535, capacity: 65536, expiryNs: 10_000_000_000, maxPortsPerHost: 0 });
     expect(def.capacity!(c)).toBe(65535 - 1024 + 1);
     expect(def.capacity!(def.parseConfig({ capacity: 100 }))).toBe(100);
-    expect(Object.keys(def.flags).sort()).toEqual(['capacity', 'end-port', 'expiry-ns', 'external-ip', 'start-port']);
+    expect(Object.keys(def.flags).sort()).toEqual(['capacity', 'end-port', 'expiry-ns', 'external-ip', 'max-ports-per-host', 'start-port']);
   });
 
   it('rejects bad values with one clear error each', () => {
