@@ -48,7 +48,8 @@ const ICMP_IDENTIFIER = 4;
 export function createFirewall(config: FirewallConfig, ctx: NfContext): NetworkFunction {
   if (ctx.ports !== 2) throw new TinyNfError(`the firewall has two ports (LAN 0, WAN 1), got ${ctx.ports}`);
   const quota = config.maxFlowsPerSource > 0 ? new QuotaLink(new SourceQuota(config.maxFlowsPerSource, config.capacity), config.capacity) : null;
-  const table = new FlowTable(config.capacity, config.expiryNs, undefined, quota === null ? null : quota.listener);
+  const time = new Float64Array(1); // the table's clock, set once per packet (see FlowTable.time)
+  const table = new FlowTable(config.capacity, config.expiryNs, undefined, quota === null ? null : quota.listener, time);
   const clock = ctx.clock;
   const c = {
     // LAN -> WAN
@@ -89,8 +90,8 @@ export function createFirewall(config: FirewallConfig, ctx: NfContext): NetworkF
   };
 
   const lanToWan: PacketHandler = (_packet, data, length, outputs) => {
-    const now = clock.nowNs();
-    table.tick(now); // amortised sweep of idle entries
+    time[0] = clock.nowNs();
+    table.tick(); // the clock-paced sweep of idle entries
     if (!trackable(data, length)) return 0;
     const l4 = ETH_HEADER + (data.getUint8(ETH_HEADER) & 0x0f) * 4;
     const proto = data.getUint8(IP_PROTOCOL);
@@ -107,8 +108,8 @@ export function createFirewall(config: FirewallConfig, ctx: NfContext): NetworkF
     } else {
       word = 0;
     }
-    const src = data.getUint32(IP_SRC);
-    const slot = table.findOrInsert(src, data.getUint32(IP_DST), word, proto, now, true);
+    const src = data.getInt32(IP_SRC); // keys as int32: a uint32 above 2^31 would be a (boxed) double
+    const slot = table.findOrInsert(src, data.getInt32(IP_DST), word | 0, proto, true);
     if (slot < 0) {
       c.table_full++;
       return 0;
@@ -124,15 +125,15 @@ export function createFirewall(config: FirewallConfig, ctx: NfContext): NetworkF
   };
 
   const wanToLan: PacketHandler = (_packet, data, length, outputs) => {
-    const now = clock.nowNs();
-    table.tick(now); // amortised sweep of idle entries
+    time[0] = clock.nowNs();
+    table.tick();
     if (!trackable(data, length)) return 0;
     const l4 = ETH_HEADER + (data.getUint8(ETH_HEADER) & 0x0f) * 4;
     const proto = data.getUint8(IP_PROTOCOL);
     let word: number; // the reversed flow's word: this packet's destination port << 16 | source port
     if (proto === IP_PROTO_TCP || proto === IP_PROTO_UDP) {
       const ports = data.getUint32(l4);
-      word = ((ports << 16) | (ports >>> 16)) >>> 0;
+      word = (ports << 16) | (ports >>> 16);
     } else if (proto === IP_PROTO_ICMP) {
       if (data.getUint8(l4) !== ICMP_ECHO_REPLY) {
         c.no_flow++;
@@ -142,7 +143,7 @@ export function createFirewall(config: FirewallConfig, ctx: NfContext): NetworkF
     } else {
       word = 0;
     }
-    const slot = table.find(data.getUint32(IP_DST), data.getUint32(IP_SRC), word, proto, now, true);
+    const slot = table.find(data.getInt32(IP_DST), data.getInt32(IP_SRC), word | 0, proto, true);
     if (slot < 0) {
       c.no_flow++;
       return 0;

@@ -133,7 +133,8 @@ export function createLb(config: LbConfig, ctx: NfContext): LoadBalancer {
   const maxBackends = Math.min(config.maxBackends, m);
   const vip = config.vip === undefined ? -1 : parseIpv4(config.vip, 'vip');
   const selectSecret = lbSecret(config);
-  const conns = new FlowTable(config.capacity, config.expiryNs);
+  const time = new Float64Array(1); // the tables' clock, set once per packet (see FlowTable.time)
+  const conns = new FlowTable(config.capacity, config.expiryNs, undefined, null, time);
   const connBackend = new Uint16Array(conns.capacity);
   const connGeneration = new Uint32Array(conns.capacity);
 
@@ -147,7 +148,7 @@ export function createLb(config: LbConfig, ctx: NfContext): LoadBalancer {
   const info: (LbBackend | null)[] = new Array(maxBackends).fill(null);
   const slotByName = new Map<string, number>();
   // NAT-mode backend addresses, for the reply path: IPv4 -> slot
-  const natIps = new FlowTable(maxBackends, Number.POSITIVE_INFINITY);
+  const natIps = new FlowTable(maxBackends, Number.POSITIVE_INFINITY, undefined, null, time);
   const natIpSlot = new Uint16Array(natIps.capacity);
   let natBackends = 0;
 
@@ -204,8 +205,8 @@ export function createLb(config: LbConfig, ctx: NfContext): LoadBalancer {
     if (slot < 0) throw new TinyNfError(`lb: at most ${maxBackends} backends (maxBackends, and no more than tableSize)`);
     const ip = b.ip === undefined ? 0 : parseIpv4(b.ip, `${where}.ip`);
     if (ip !== 0) {
-      if (natIps.find(ip, 0, 0, 0, 1) >= 0) throw new TinyNfError(`lb: backend '${b.name}' has the ip ${b.ip} of another backend`);
-      natIpSlot[natIps.findOrInsert(ip, 0, 0, 0, 1)] = slot;
+      if (natIps.find(ip | 0, 0, 0, 0) >= 0) throw new TinyNfError(`lb: backend '${b.name}' has the ip ${b.ip} of another backend`);
+      natIpSlot[natIps.findOrInsert(ip | 0, 0, 0, 0)] = slot;
       natBackends++;
     }
     macs.set(parseMac(b.mac, `${where}.mac`), slot * 6);
@@ -225,7 +226,7 @@ export function createLb(config: LbConfig, ctx: NfContext): LoadBalancer {
     generation[slot]++;
     info[slot] = null;
     if (backendIp[slot] !== 0) {
-      natIps.remove(natIps.find(backendIp[slot], 0, 0, 0, 1));
+      natIps.remove(natIps.find(backendIp[slot] | 0, 0, 0, 0));
       natBackends--;
       backendIp[slot] = 0;
     }
@@ -245,15 +246,15 @@ export function createLb(config: LbConfig, ctx: NfContext): LoadBalancer {
     packet[4] = macs[at + 4];
     packet[5] = macs[at + 5];
     const ip = backendIp[b];
-    if (ip !== 0) rewriteAddress(data, IP_DST, ip, l4Checksum);
+    if (ip !== 0) rewriteAddress(data, IP_DST, ip | 0, l4Checksum); // int32: never a boxed double
     packets[b]++;
     outputs[0] = 1;
     return length;
   };
 
   const fromClients: PacketHandler = (packet, data, length, outputs) => {
-    const now = clock.nowNs();
-    conns.tick(now); // amortised sweep of idle entries
+    time[0] = clock.nowNs();
+    conns.tick(); // the clock-paced sweep of idle entries
     if (length < ETH_HEADER || data.getUint16(ETH_TYPE) !== ETHERTYPE_IPV4) {
       c.non_ipv4++;
       return 0;
@@ -293,9 +294,9 @@ export function createLb(config: LbConfig, ctx: NfContext): LoadBalancer {
       }
     }
     let b: number;
-    const slot = conns.findOrInsert(src, dst, ports, proto, now);
+    // keys as int32 (`| 0`): a uint32 above 2^31 passed to a function V8 does not inline would be a boxed double
+    const slot = conns.findOrInsert(src | 0, dst | 0, ports | 0, proto, true);
     if (slot >= 0 && !conns.isNew) {
-      conns.touch(slot, now);
       b = connBackend[slot];
       if (alive[b] !== 0 && generation[b] === connGeneration[slot]) {
         c.tracked++;
@@ -303,7 +304,7 @@ export function createLb(config: LbConfig, ctx: NfContext): LoadBalancer {
       }
       c.rerouted++; // its backend was removed
     }
-    b = table[(keyedHash(src, dst, ports, proto, selectSecret) >>> 0) % m];
+    b = table[(keyedHash(src | 0, dst | 0, ports | 0, proto, selectSecret) >>> 0) % m];
     if (b < 0) {
       if (slot >= 0) conns.remove(slot);
       c.no_backend++;
@@ -327,7 +328,7 @@ export function createLb(config: LbConfig, ctx: NfContext): LoadBalancer {
     }
     const ihl = ipv4HeaderLength(data, length);
     // only well-formed IPv4 with a correct header checksum is rewritten; anything else passes as it came
-    if (ihl === 0 || !ipv4HeaderChecksumValid(data, ETH_HEADER, ihl) || natIps.find(data.getUint32(IP_SRC), 0, 0, 0, 1) < 0) {
+    if (ihl === 0 || !ipv4HeaderChecksumValid(data, ETH_HEADER, ihl) || natIps.find(data.getInt32(IP_SRC), 0, 0, 0) < 0) {
       c.replies++;
       return length;
     }
@@ -341,7 +342,7 @@ export function createLb(config: LbConfig, ctx: NfContext): LoadBalancer {
         if (proto === IP_PROTO_UDP && data.getUint16(l4Checksum) === 0) l4Checksum = -1;
       }
     }
-    rewriteAddress(data, IP_SRC, vip, l4Checksum);
+    rewriteAddress(data, IP_SRC, vip | 0, l4Checksum);
     c.replies_translated++;
     return length;
   };
@@ -373,9 +374,9 @@ export function createLb(config: LbConfig, ctx: NfContext): LoadBalancer {
 function rewriteAddress(data: DataView, field: number, address: number, l4Checksum: number): void {
   const old = data.getUint32(field);
   data.setUint32(field, address);
-  data.setUint16(IP_CHECKSUM, checksumReplace32(data.getUint16(IP_CHECKSUM), old, address));
+  data.setUint16(IP_CHECKSUM, checksumReplace32(data.getUint16(IP_CHECKSUM), old | 0, address | 0));
   if (l4Checksum >= 0) {
-    const updated = checksumReplace32(data.getUint16(l4Checksum), old, address);
+    const updated = checksumReplace32(data.getUint16(l4Checksum), old | 0, address | 0);
     data.setUint16(l4Checksum, data.getUint8(IP_PROTOCOL) === IP_PROTO_UDP ? udpChecksumField(updated) : updated);
   }
 }

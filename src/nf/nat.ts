@@ -76,7 +76,10 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
   const portCount = config.endPort - config.startPort + 1;
   const expiryNs = config.expiryNs;
   const quota = config.maxPortsPerHost > 0 ? new QuotaLink(new SourceQuota(config.maxPortsPerHost, config.capacity), config.capacity) : null;
-  const table = new FlowTable(config.capacity, expiryNs, undefined, quota === null ? null : quota.listener);
+  // The clock, set once per packet; the table reads it too (FlowTable.time). Functions below read it rather than
+  // take the time as an argument: a double passed to a function V8 does not inline is boxed (an allocation).
+  const time = new Float64Array(1);
+  const table = new FlowTable(config.capacity, expiryNs, undefined, quota === null ? null : quota.listener, time);
   const slots = table.capacity;
   // Per table slot: the mapping (the LAN 5-tuple is also the table key) and its external port index.
   const internalIp = new Uint32Array(slots);
@@ -118,23 +121,23 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
     unsupported: 0,
   };
 
-  /** Whether external port index `index` is free at `now`: never taken, or its mapping expired or was replaced. */
-  const portFree = (index: number, now: number): boolean => {
+  /** Whether external port index `index` is free now: never taken, or its mapping expired or was replaced. */
+  const portFree = (index: number): boolean => {
     const owner = portOwner[index];
-    return owner < 0 || slotPort[owner] !== index || now - lastUse[owner] > expiryNs;
+    return owner < 0 || slotPort[owner] !== index || time[0] - lastUse[owner] > expiryNs;
   };
 
   /**
    * A free external port index for the mapping (LAN source, remote address and port, protocol), or -1: RFC 6056
    * Algorithm 4 (section 3.3.4), looking at most PORT_PROBES candidates.
    */
-  const allocatePort = (src: number, dst: number, dstPort: number, proto: number, now: number): number => {
+  const allocatePort = (src: number, dst: number, dstPort: number, proto: number): number => {
     const offset = keyedHash(src, dst, dstPort, proto, portKey1) >>> 0;
     const g = keyedHash(src, dst, dstPort, proto, portKey2) & (PORT_COUNTERS - 1);
     for (let i = 0; i < PORT_PROBES && i < portCount; i++) {
       const candidate = ((offset + portCounters[g]) >>> 0) % portCount;
       portCounters[g] = (portCounters[g] + 1) | 0;
-      if (portFree(candidate, now)) return candidate;
+      if (portFree(candidate)) return candidate;
     }
     return -1;
   };
@@ -177,7 +180,8 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
 
   const lanToWan: PacketHandler = (_packet, data, length, outputs) => {
     const now = clock.nowNs();
-    table.tick(now); // amortised sweep of idle entries
+    time[0] = now;
+    table.tick(); // the clock-paced sweep of idle entries
     const l4 = l4Offset(data, length);
     if (l4 === 0) return 0;
     const proto = data.getUint8(IP_PROTOCOL);
@@ -194,7 +198,8 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
     }
     const src = data.getUint32(IP_SRC);
     const dst = data.getUint32(IP_DST);
-    const slot = table.findOrInsert(src, dst, ports, proto, now, true);
+    // keys as int32 (`| 0`): a uint32 above 2^31 passed to a function V8 does not inline would be a boxed double
+    const slot = table.findOrInsert(src | 0, dst | 0, ports | 0, proto, true);
     if (slot < 0) {
       c.table_full++;
       return 0;
@@ -202,12 +207,12 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
     let index: number;
     if (table.isNew) {
       slotPort[slot] = -1; // whatever mapping had this id before is dead: its port is free again
-      if (quota !== null && !quota.admit(slot, src, 0, 0, 0)) {
+      if (quota !== null && !quota.admit(slot, src | 0, 0, 0, 0)) {
         table.remove(slot);
         c.quota_refused++;
         return 0;
       }
-      index = allocatePort(src, dst, ports & 0xffff, proto, now);
+      index = allocatePort(src | 0, dst | 0, ports & 0xffff, proto);
       if (index < 0) {
         table.remove(slot);
         c.port_exhausted++;
@@ -223,19 +228,21 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
     } else {
       index = slotPort[slot];
     }
-    lastUse[slot] = now > 0 ? now : 1; // as the table stores it
+    lastUse[slot] = now; // as the table stores it
     const oldPort = ports >>> 16;
     const newPort = startPort + index;
-    data.setUint16(IP_CHECKSUM, checksumReplace32(data.getUint16(IP_CHECKSUM), src, externalIp));
+    // addresses passed as int32 (`| 0`; the checksum arithmetic takes either): a uint32 above 2^31 would be a
+    // double, boxed when passed to a function V8 does not inline
+    data.setUint16(IP_CHECKSUM, checksumReplace32(data.getUint16(IP_CHECKSUM), src | 0, externalIp | 0));
     data.setUint32(IP_SRC, externalIp);
     if (proto === IP_PROTO_TCP) {
       const at = l4 + TCP_CHECKSUM;
-      data.setUint16(at, checksumReplaceAddressPort(data.getUint16(at), src, oldPort, externalIp, newPort));
+      data.setUint16(at, checksumReplaceAddressPort(data.getUint16(at), src | 0, oldPort, externalIp | 0, newPort));
       data.setUint16(l4, newPort);
     } else if (proto === IP_PROTO_UDP) {
       const at = l4 + UDP_CHECKSUM;
       const checksum = data.getUint16(at);
-      if (checksum !== 0) data.setUint16(at, udpChecksumField(checksumReplaceAddressPort(checksum, src, oldPort, externalIp, newPort)));
+      if (checksum !== 0) data.setUint16(at, udpChecksumField(checksumReplaceAddressPort(checksum, src | 0, oldPort, externalIp | 0, newPort)));
       data.setUint16(l4, newPort);
     } else {
       const at = l4 + ICMP_CHECKSUM; // ICMP has no pseudo-header: only the identifier changes its sum
@@ -249,7 +256,8 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
 
   const wanToLan: PacketHandler = (_packet, data, length, outputs) => {
     const now = clock.nowNs();
-    table.tick(now); // amortised sweep of idle entries
+    time[0] = now;
+    table.tick();
     const l4 = l4Offset(data, length);
     if (l4 === 0) return 0;
     const dst = data.getUint32(IP_DST);
@@ -282,20 +290,20 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
       c.no_mapping++;
       return 0;
     }
-    table.touch(slot, now);
-    lastUse[slot] = now > 0 ? now : 1;
+    table.touch(slot);
+    lastUse[slot] = now;
     const toIp = internalIp[slot];
     const toPort = internalPort[slot];
-    data.setUint16(IP_CHECKSUM, checksumReplace32(data.getUint16(IP_CHECKSUM), externalIp, toIp));
+    data.setUint16(IP_CHECKSUM, checksumReplace32(data.getUint16(IP_CHECKSUM), externalIp | 0, toIp | 0));
     data.setUint32(IP_DST, toIp);
     if (proto === IP_PROTO_TCP) {
       const at = l4 + TCP_CHECKSUM;
-      data.setUint16(at, checksumReplaceAddressPort(data.getUint16(at), externalIp, port, toIp, toPort));
+      data.setUint16(at, checksumReplaceAddressPort(data.getUint16(at), externalIp | 0, port, toIp | 0, toPort));
       data.setUint16(l4 + 2, toPort);
     } else if (proto === IP_PROTO_UDP) {
       const at = l4 + UDP_CHECKSUM;
       const checksum = data.getUint16(at);
-      if (checksum !== 0) data.setUint16(at, udpChecksumField(checksumReplaceAddressPort(checksum, externalIp, port, toIp, toPort)));
+      if (checksum !== 0) data.setUint16(at, udpChecksumField(checksumReplaceAddressPort(checksum, externalIp | 0, port, toIp | 0, toPort)));
       data.setUint16(l4 + 2, toPort);
     } else {
       const at = l4 + ICMP_CHECKSUM;

@@ -36,7 +36,8 @@ export function createPolicer(config: PolicerConfig, ctx: NfContext): NetworkFun
   if (ctx.ports !== 2) throw new TinyNfError(`the policer has two ports (LAN 0, WAN 1), got ${ctx.ports}`);
   const perSource = config.maxFlowsPerSource;
   const quota = perSource > 0 ? new QuotaLink(new SourceQuota(perSource, config.capacity), config.capacity) : null;
-  const table = new FlowTable(config.capacity, config.expiryNs, undefined, quota === null ? null : quota.listener);
+  const time = new Float64Array(1); // the table's clock, set once per packet (see FlowTable.time)
+  const table = new FlowTable(config.capacity, config.expiryNs, undefined, quota === null ? null : quota.listener, time);
   const tokens = new Float64Array(table.capacity);
   const refilled = new Float64Array(table.capacity);
   const clock = ctx.clock; // cheap to read per packet: see CoarseClock
@@ -50,7 +51,8 @@ export function createPolicer(config: PolicerConfig, ctx: NfContext): NetworkFun
 
   const wanToLan: PacketHandler = (_packet, data, length, outputs) => {
     const now = clock.nowNs();
-    table.tick(now); // amortised sweep of idle entries
+    time[0] = now;
+    table.tick(); // the clock-paced sweep of idle entries
     if (length < ETH_HEADER || data.getUint16(ETH_TYPE) !== ETHERTYPE_IPV4) {
       c.non_ipv4++;
       return 0;
@@ -59,15 +61,15 @@ export function createPolicer(config: PolicerConfig, ctx: NfContext): NetworkFun
       c.malformed++;
       return 0;
     }
-    const dst = data.getUint32(IP_DST);
+    const dst = data.getInt32(IP_DST); // as int32: a uint32 above 2^31 would be a (boxed) double
     // refresh on a hit: policed packets keep the destination tracked too, or expiry would refill its bucket
-    const slot = table.findOrInsert(dst, 0, 0, 0, now, true);
+    const slot = table.findOrInsert(dst, 0, 0, 0, true);
     if (slot < 0) {
       c.table_full++;
       return 0;
     }
     if (table.isNew) {
-      if (quota !== null && !quota.admit(slot, data.getUint32(IP_SRC), 0, 0, 0)) {
+      if (quota !== null && !quota.admit(slot, data.getInt32(IP_SRC), 0, 0, 0)) {
         table.remove(slot);
         c.quota_refused++;
         return 0;

@@ -135,12 +135,21 @@ export class FlowTable {
   /** Set by findOrInsert: whether the returned id was just claimed (its values must be initialised). */
   isNew = false;
 
+  /**
+   * The table's clock: `time[0]` is the current time in ns, which the owner sets (once per packet: a typed-array
+   * store). Time is not an argument of the methods because a double passed to a function V8 does not inline is
+   * boxed, an allocation per call (real clocks read far beyond 2^31 ns); tables of one NF may share the cell.
+   */
+  readonly time: Float64Array;
+
   constructor(
     readonly capacity: number,
     readonly expiryNs: number,
     private readonly secret: Uint32Array = SECRET,
     private readonly onRemove: RemoveListener | null = null,
+    time: Float64Array | null = null,
   ) {
+    this.time = time ?? new Float64Array(1);
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 24) {
       throw new RangeError(`flow table capacity must be 1..16777216, got ${capacity}`);
     }
@@ -202,11 +211,17 @@ export class FlowTable {
     this.stats.fill(0);
   }
 
+  /** Set the clock (`time[0] = now`; in packet paths write the cell directly). */
+  setTime(now: number): void {
+    this.time[0] = now;
+  }
+
   /**
-   * The id of the live entry with this key, or -1. With `refresh`, a hit is marked used at `now` (as touch()).
-   * A dead entry met on the way is deleted.
+   * The id of the live entry with this key, or -1. With `refresh`, a hit is marked used now (as touch()).
+   * A dead entry met on the way is deleted. Keys are compared as 32-bit words (pass `x | 0` for uint32 values
+   * above 2^31, which V8 would otherwise box as doubles).
    */
-  find(k0: number, k1: number, k2: number, k3: number, now: number, refresh = false): number {
+  find(k0: number, k1: number, k2: number, k3: number, refresh = false): number {
     const d = this.slotData;
     const h = keyedHash(k0, k1, k2, k3, this.secret);
     const mask = this.mask;
@@ -215,10 +230,11 @@ export class FlowTable {
       const b = s * STRIDE;
       const idp = d[b + S_ID];
       // empty, or an entry closer to its home than we are to ours: the key is not here (Robin Hood invariant)
-      if (idp === 0 || ((s - d[b + S_HASH]) & mask) < probe) return this.miss(probe + 1);
+      if (idp === 0 || ((s - (d[b + S_HASH] & mask)) & mask) < probe) return this.miss(probe + 1);
       if (d[b + S_HASH] === h && d[b + S_KEY] === (k0 | 0) && d[b + S_KEY + 1] === (k1 | 0) && d[b + S_KEY + 2] === (k2 | 0) && d[b + S_KEY + 3] === (k3 | 0)) {
         const id = idp - 1;
         this.account(probe + 1);
+        const now = this.time[0];
         if (now - this.lastUseNs[id] > this.expiryNs) {
           this.deleteAt(s);
           return -1;
@@ -232,13 +248,14 @@ export class FlowTable {
   }
 
   /**
-   * The id of the live entry with this key (isNew = false; with `refresh` marked used at `now`), or a newly claimed
+   * The id of the live entry with this key (isNew = false; with `refresh` marked used now), or a newly claimed
    * id (isNew = true, last use = now), or -1 if the table cannot take it (capacity entries already, or the probe
    * bound: counted in refusedFull / refusedProbes). A dead entry with the key is recycled as a new entry (its
    * listener is told it left).
    */
-  findOrInsert(k0: number, k1: number, k2: number, k3: number, now: number, refresh = false): number {
+  findOrInsert(k0: number, k1: number, k2: number, k3: number, refresh = false): number {
     const d = this.slotData;
+    const now = this.time[0];
     const h = keyedHash(k0, k1, k2, k3, this.secret);
     const mask = this.mask;
     let s = h & mask;
@@ -251,7 +268,7 @@ export class FlowTable {
         empty = true;
         break;
       }
-      if (((s - d[b + S_HASH]) & mask) < probe) break; // the key would be here: insert at s, shifting the rest
+      if (((s - (d[b + S_HASH] & mask)) & mask) < probe) break; // the key would be here: insert at s, shifting the rest
       if (d[b + S_HASH] === h && d[b + S_KEY] === (k0 | 0) && d[b + S_KEY + 1] === (k1 | 0) && d[b + S_KEY + 2] === (k2 | 0) && d[b + S_KEY + 3] === (k3 | 0)) {
         const id = idp - 1;
         this.account(probe + 1);
@@ -297,13 +314,13 @@ export class FlowTable {
   }
 
   /** find() with the key in a 4-word array (see fiveTupleKey, ipv4Key, ipv6Key, macKey). */
-  findKey(key: Uint32Array, now: number, refresh = false): number {
-    return this.find(key[0], key[1], key[2], key[3], now, refresh);
+  findKey(key: Uint32Array, refresh = false): number {
+    return this.find(key[0] | 0, key[1] | 0, key[2] | 0, key[3] | 0, refresh);
   }
 
   /** findOrInsert() with the key in a 4-word array. */
-  findOrInsertKey(key: Uint32Array, now: number, refresh = false): number {
-    return this.findOrInsert(key[0], key[1], key[2], key[3], now, refresh);
+  findOrInsertKey(key: Uint32Array, refresh = false): number {
+    return this.findOrInsert(key[0] | 0, key[1] | 0, key[2] | 0, key[3] | 0, refresh);
   }
 
   /** Delete the entry `id` (e.g. a flow refused right after insertion); nothing if the id is free. */
@@ -312,19 +329,19 @@ export class FlowTable {
     if (s >= 0) this.deleteAt(s);
   }
 
-  /** Mark the entry used at `now` (keeps it from expiring). */
-  touch(id: number, now: number): void {
-    this.lastUseNs[id] = now;
+  /** Mark the entry used now (keeps it from expiring). */
+  touch(id: number): void {
+    this.lastUseNs[id] = this.time[0];
   }
 
-  /** The entry's last use, ns. */
+  /** The entry's last use, ns (a double: for diagnostics and tests, not packet paths). */
   lastUse(id: number): number {
     return this.lastUseNs[id];
   }
 
-  /** Whether `id` holds an entry that is alive at `now`. */
-  isLive(id: number, now: number): boolean {
-    return this.slotOf[id] >= 0 && !(now - this.lastUseNs[id] > this.expiryNs);
+  /** Whether `id` holds an entry that is alive now. */
+  isLive(id: number): boolean {
+    return this.slotOf[id] >= 0 && !(this.time[0] - this.lastUseNs[id] > this.expiryNs);
   }
 
   /** Word `w` (0..3) of the key of entry `id`. */
@@ -343,16 +360,17 @@ export class FlowTable {
     return -1;
   }
 
-  /** Call `fn` with the id of every entry alive at `now` (in id order; fn may remove the entry it is given). */
-  forEach(now: number, fn: (id: number) => void): void {
-    for (let id = this.next(0); id >= 0; id = this.next(id + 1)) if (this.isLive(id, now)) fn(id);
+  /** Call `fn` with the id of every entry alive now (in id order; fn may remove the entry it is given). */
+  forEach(fn: (id: number) => void): void {
+    for (let id = this.next(0); id >= 0; id = this.next(id + 1)) if (this.isLive(id)) fn(id);
   }
 
   /**
-   * Delete the entries dead at `now` among the next `budget` ids (a cursor over the ids, which never move, so each
-   * is visited once per pass).
+   * Delete the entries dead now among the next `budget` ids (a cursor over the ids, which never move, so each is
+   * visited once per pass).
    */
-  expire(now: number, budget: number): void {
+  expire(budget: number): void {
+    const now = this.time[0];
     const cap = this.capacity;
     const lastUse = this.lastUseNs;
     const slotOf = this.slotOf;
@@ -366,12 +384,13 @@ export class FlowTable {
   }
 
   /**
-   * Call with the current time once per packet (or more often): sweeps capacity x SWEEP_FRACTION / expiryNs ids per
+   * Call once per packet (or more often), after setting the time: sweeps capacity x SWEEP_FRACTION / expiryNs ids per
    * ns elapsed since the previous call (at most SWEEP_MAX_PER_TICK per call), so the sweep keeps up with the clock,
    * not with the packets: at any packet rate that can fill the table, every id is visited once per
    * expiryNs / SWEEP_FRACTION.
    */
-  tick(now: number): void {
+  tick(): void {
+    const now = this.time[0];
     const sw = this.sweep;
     const last = sw[ST_LAST];
     sw[ST_LAST] = now;
@@ -380,7 +399,7 @@ export class FlowTable {
     if (owed > SWEEP_MAX_PER_TICK) owed = SWEEP_MAX_PER_TICK;
     const n = Math.floor(owed);
     sw[ST_OWED] = owed - n;
-    if (n > 0) this.expire(now, n);
+    if (n > 0) this.expire(n);
   }
 
   /** Make room at slot `s` (occupied) by shifting the run from s to the next empty slot one slot on; false if not allowed. */
@@ -392,7 +411,7 @@ export class FlowTable {
       if (n === SHIFT_LIMIT) return false;
       const b = e * STRIDE;
       if (d[b + S_ID] === 0) break;
-      if (((e - d[b + S_HASH]) & mask) >= MAX_PROBES - 1) return false; // it would end MAX_PROBES past its home
+      if (((e - (d[b + S_HASH] & mask)) & mask) >= MAX_PROBES - 1) return false; // it would end MAX_PROBES past its home
       e = (e + 1) & mask;
     }
     const slotOf = this.slotOf;
@@ -417,7 +436,7 @@ export class FlowTable {
       const n = (s + 1) & mask;
       const bn = n * STRIDE;
       const idp = d[bn + S_ID];
-      if (idp === 0 || ((n - d[bn + S_HASH]) & mask) === 0) break;
+      if (idp === 0 || ((n - (d[bn + S_HASH] & mask)) & mask) === 0) break;
       const b = s * STRIDE;
       for (let w = 0; w < STRIDE; w++) d[b + w] = d[bn + w];
       slotOf[idp - 1] = s;

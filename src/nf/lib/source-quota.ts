@@ -26,7 +26,7 @@ export class SourceQuota {
 
   /** Take one entry for the source: its source id, or -1 if it already holds `limit` (counted in refused). */
   acquire(s0: number, s1: number, s2: number, s3: number): number {
-    const id = this.sources.findOrInsert(s0, s1, s2, s3, 1);
+    const id = this.sources.findOrInsert(s0, s1, s2, s3);
     if (id < 0) {
       this.stats[0]++; // cannot happen with capacity >= the flows', kept for safety
       return -1;
@@ -47,7 +47,7 @@ export class SourceQuota {
 
   /** Entries held by the source (0 if it holds none). */
   heldBy(s0: number, s1: number, s2: number, s3: number): number {
-    const id = this.sources.find(s0, s1, s2, s3, 1);
+    const id = this.sources.find(s0 | 0, s1 | 0, s2 | 0, s3 | 0);
     return id < 0 ? 0 : this.used[id];
   }
 
