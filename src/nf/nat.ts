@@ -66,6 +66,8 @@ const ICMP_IDENTIFIER = 4;
 
 /** Candidate external ports looked at per new mapping: bounds the cost of a packet when ports are scarce. */
 export const PORT_PROBES = 64;
+/** Candidates looked at when every port has an owner (some may be dead, not yet swept). */
+export const FULL_PORT_PROBES = 4;
 /** RFC 6056 Algorithm 4's table of counters (a power of two). */
 const PORT_COUNTERS = 4096;
 
@@ -79,7 +81,18 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
   // The clock, set once per packet; the table reads it too (FlowTable.time). Functions below read it rather than
   // take the time as an argument: a double passed to a function V8 does not inline is boxed (an allocation).
   const time = new Float64Array(1);
-  const table = new FlowTable(config.capacity, expiryNs, undefined, quota === null ? null : quota.listener, time);
+  // A mapping leaving the table (expiry, sweep) frees its port at once, and its source's quota.
+  const quotaListener = quota === null ? null : quota.listener;
+  const onRemove = (id: number): void => {
+    const index = slotPort[id];
+    if (index >= 0 && portOwner[index] === id) {
+      portOwner[index] = -1;
+      portsInUse--;
+    }
+    slotPort[id] = -1;
+    if (quotaListener !== null) quotaListener(id);
+  };
+  const table = new FlowTable(config.capacity, expiryNs, undefined, onRemove, time);
   const slots = table.capacity;
   // Per table slot: the mapping (the LAN 5-tuple is also the table key) and its external port index.
   const internalIp = new Uint32Array(slots);
@@ -94,8 +107,10 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
    * (now - lastUse > expiryNs), so a mapping this says is expired is expired (or already gone) in the table too.
    */
   const lastUse = new Float64Array(slots);
-  /** Per external port index: the slot that last took it, -1 = never. Free if that slot's mapping is dead or moved. */
+  /** Per external port index: the mapping (table id) holding it, -1 = free. */
   const portOwner = new Int32Array(portCount).fill(-1);
+  /** Ports with an owner (dead owners not yet swept included): all taken = refuse at once, no search. */
+  let portsInUse = 0;
   // RFC 6056 Algorithm 4 ("double-hash port selection"): offset = F(tuple, key1), counters[G(tuple, key2)]++;
   // keys drawn per NAT, so a port says nothing about the next one given to another destination.
   const portKey1 = randomSecret();
@@ -121,23 +136,31 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
     unsupported: 0,
   };
 
-  /** Whether external port index `index` is free now: never taken, or its mapping expired or was replaced. */
-  const portFree = (index: number): boolean => {
-    const owner = portOwner[index];
-    return owner < 0 || slotPort[owner] !== index || time[0] - lastUse[owner] > expiryNs;
-  };
-
   /**
-   * A free external port index for the mapping (LAN source, remote address and port, protocol), or -1: RFC 6056
-   * Algorithm 4 (section 3.3.4), looking at most PORT_PROBES candidates.
+   * Take a free external port index for mapping `id` (LAN source, remote address and port, protocol), or -1: RFC 6056
+   * Algorithm 4 (section 3.3.4), looking at most PORT_PROBES candidates. A port whose mapping is dead but not yet
+   * swept is free (it is taken over).
    */
-  const allocatePort = (src: number, dst: number, dstPort: number, proto: number): number => {
+  const allocatePort = (id: number, src: number, dst: number, dstPort: number, proto: number): number => {
+    // every port has an owner: dead ones (not yet swept) may be among them, but a long search would make each
+    // refused packet of an exhaustion attack expensive: look at a few candidates only
+    const probes = portsInUse >= portCount ? FULL_PORT_PROBES : PORT_PROBES;
     const offset = keyedHash(src, dst, dstPort, proto, portKey1) >>> 0;
     const g = keyedHash(src, dst, dstPort, proto, portKey2) & (PORT_COUNTERS - 1);
-    for (let i = 0; i < PORT_PROBES && i < portCount; i++) {
+    for (let i = 0; i < probes && i < portCount; i++) {
       const candidate = ((offset + portCounters[g]) >>> 0) % portCount;
       portCounters[g] = (portCounters[g] + 1) | 0;
-      if (portFree(candidate)) return candidate;
+      const owner = portOwner[candidate];
+      if (owner < 0) {
+        portsInUse++;
+      } else if (time[0] - lastUse[owner] > expiryNs) {
+        slotPort[owner] = -1; // taken over from a dead mapping (the sweep will remove it)
+      } else {
+        continue;
+      }
+      portOwner[candidate] = id;
+      slotPort[id] = candidate;
+      return candidate;
     }
     return -1;
   };
@@ -206,20 +229,17 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
     }
     let index: number;
     if (table.isNew) {
-      slotPort[slot] = -1; // whatever mapping had this id before is dead: its port is free again
       if (quota !== null && !quota.admit(slot, src | 0, 0, 0, 0)) {
         table.remove(slot);
         c.quota_refused++;
         return 0;
       }
-      index = allocatePort(src | 0, dst | 0, ports & 0xffff, proto);
+      index = allocatePort(slot, src | 0, dst | 0, ports & 0xffff, proto);
       if (index < 0) {
         table.remove(slot);
         c.port_exhausted++;
         return 0;
       }
-      portOwner[index] = slot;
-      slotPort[slot] = index;
       internalIp[slot] = src;
       internalPort[slot] = ports >>> 16;
       remoteIp[slot] = dst;

@@ -397,7 +397,7 @@ export class FlowTable {
     if (last < 0 || !(now > last) || this.sweepRate === 0) return;
     let owed = sw[ST_OWED] + (now - last) * this.sweepRate;
     if (owed > SWEEP_MAX_PER_TICK) owed = SWEEP_MAX_PER_TICK;
-    const n = Math.floor(owed);
+    const n = owed | 0; // an int32 (owed <= SWEEP_MAX_PER_TICK): Math.floor's double would be boxed passed on
     sw[ST_OWED] = owed - n;
     if (n > 0) this.expire(n);
   }
