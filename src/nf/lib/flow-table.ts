@@ -13,7 +13,7 @@
 // - Entries have a stable id in [0, capacity): the id is what find/findOrInsert return, so NFs keep their per-flow
 //   values in arrays of `capacity` elements indexed by it, and moving entries between slots never moves them.
 // - Expiry: an entry unused for more than `expiryNs` is dead: lookups never return it (and delete it when they meet
-//   it), and a sweep paced by the clock (tick(now)) visits every id once per expiryNs / SWEEP_FRACTION of elapsed
+//   it), and a sweep paced by the clock (tick()) visits every id once per expiryNs / SWEEP_FRACTION of elapsed
 //   time, so a dead entry holds capacity for at most that long after it dies: "full" means full of live flows.
 import { randomBytes } from 'crypto';
 
@@ -125,6 +125,11 @@ export class FlowTable {
   private readonly freeIds: Int32Array;
   private freeTop: number;
   private count = 0;
+  /**
+   * 1 + the highest id ever given out: the sweep's cursor wraps there. Free ids are a stack with id 0 on top, so a
+   * sparsely used table uses low ids only and the sweep visits them often, not the whole id range.
+   */
+  private highWater = 0;
   /** Doubles from the start (never a small-integer field that deoptimises at 2^31): see the getters. */
   private readonly stats = new Float64Array(STAT_COUNT);
   /** tick() state: last time, fractional ids owed, cursor. */
@@ -308,6 +313,7 @@ export class FlowTable {
     d[b + S_ID] = id + 1;
     this.slotOf[id] = s;
     this.lastUseNs[id] = now;
+    if (id >= this.highWater) this.highWater = id + 1;
     this.count++;
     this.isNew = true;
     return id;
@@ -366,19 +372,20 @@ export class FlowTable {
   }
 
   /**
-   * Delete the entries dead now among the next `budget` ids (a cursor over the ids, which never move, so each is
-   * visited once per pass).
+   * Delete the entries dead now among the next `budget` ids (a cursor over the ids given out so far, which never
+   * move, so each is visited once per pass).
    */
   expire(budget: number): void {
     const now = this.time[0];
-    const cap = this.capacity;
+    const end = this.highWater;
     const lastUse = this.lastUseNs;
     const slotOf = this.slotOf;
     let cursor = this.sweep[ST_CURSOR] | 0;
-    for (let i = 0; i < budget; i++) {
+    if (cursor >= end) cursor = 0;
+    for (let i = 0; i < budget && end > 0; i++) {
       const s = slotOf[cursor];
       if (s >= 0 && now - lastUse[cursor] > this.expiryNs) this.deleteAt(s);
-      cursor = cursor + 1 === cap ? 0 : cursor + 1;
+      cursor = cursor + 1 >= end ? 0 : cursor + 1;
     }
     this.sweep[ST_CURSOR] = cursor;
   }
