@@ -235,6 +235,8 @@ export const ALL_NFS = ['nop', 'macrewrite', 'maclookup', 'policer', 'tunnel', '
 /** Packets before measuring: the JIT has optimised everything on the packet path by then. */
 export const WARM_UP_PACKETS = 300_000;
 export const MEASURED_PACKETS = 1_000_000;
+/** Extra warm-up chunks (of WARM_UP_PACKETS / 3) allowed until one shows no allocation. */
+export const WARM_UP_CHUNKS = 8;
 /**
  * What may allocate over the measured 10^6 packets: late one-off JIT events (code installed, feedback) land in a few
  * rounds (seen: up to 6 of ~2600, up to 190 KB, the first NF of a process on a loaded machine). An allocation per
@@ -245,11 +247,20 @@ export const MAX_ALLOCATING_ROUND_SHARE = 0.01;
 export const MAX_BYTES_PER_PACKET = 1;
 
 /** Warm up and measure one NF on one model in this process (a fresh one: see zeroAllocationSuite). */
-export function measureAllocation(nf: string, model: DriverModel): AllocationResult & { txPackets: number[] } {
+export function measureAllocation(nf: string, model: DriverModel): AllocationResult & { txPackets: number[]; warmUpChunks: number } {
   const rig = new AllocationRig(nf, model);
   rig.run(WARM_UP_PACKETS, false);
+  // On a loaded machine the optimising compiler (a background thread) may finish late, and code not yet optimised
+  // allocates: warm up in chunks until one is quiet (at most WARM_UP_CHUNKS more; an allocation that is really per
+  // packet never gets quiet, and the measurement below fails).
+  let chunks = 0;
+  while (chunks < WARM_UP_CHUNKS) {
+    chunks++;
+    const w = rig.run(WARM_UP_PACKETS / 3, true);
+    if (w.allocatingRounds <= w.rounds * MAX_ALLOCATING_ROUND_SHARE) break;
+  }
   const r = rig.run(MEASURED_PACKETS, true);
-  return { ...r, txPackets: rig.tb.nicStats().map((s) => s.txPackets) };
+  return { ...r, txPackets: rig.tb.nicStats().map((s) => s.txPackets), warmUpChunks: chunks };
 }
 
 /**
@@ -262,13 +273,13 @@ export function zeroAllocationSuite(model: DriverModel): void {
     it.each(ALL_NFS)('%s', (nf) => {
       const out = execFileSync(process.execPath, [__filename, nf, model], { encoding: 'utf8', maxBuffer: 1 << 20 });
       const r = JSON.parse(out.trim().split('\n').pop()!) as ReturnType<typeof measureAllocation>;
-      const summary = `${nf}/${model}: ${r.bytes} B in ${r.allocatingRounds} of ${r.rounds} rounds (${r.gcRounds} with a GC left out) over ${r.packets} packets`;
+      const summary = `${nf}/${model}: ${r.bytes} B in ${r.allocatingRounds} of ${r.rounds} rounds (${r.gcRounds} with a GC left out) over ${r.packets} packets, after ${r.warmUpChunks} warm-up chunks`;
       expect(r.packets).toBeGreaterThanOrEqual(MEASURED_PACKETS);
       expect(r.gcRounds).toBeLessThan(r.rounds / 100); // GCs in the polls would mean the polls allocate
       const ok = r.allocatingRounds <= r.rounds * MAX_ALLOCATING_ROUND_SHARE && r.bytes <= r.packets * MAX_BYTES_PER_PACKET;
       expect({ summary, ok }).toEqual({ summary, ok: true });
-      // the traffic did what it is meant to: the NF sent packets both ways
-      expect(r.txPackets[0]).toBeGreaterThan(MEASURED_PACKETS / 4);
+      // the traffic did what it is meant to: the NF sent packets both ways (the policer polices most of WAN's)
+      expect(r.txPackets[0]).toBeGreaterThan(MEASURED_PACKETS / 100);
       expect(r.txPackets[1]).toBeGreaterThan(MEASURED_PACKETS / 4);
     }, 120_000);
   });
