@@ -1,6 +1,7 @@
 // The NF test harness: an inline in-memory 82599 machine, the simulated environment, every port initialised by the
 // real driver, and one forwarder per input port (restricted agent, flexible queues, or the DPDK-like shim).
 // Tests send frames on ports, run until everything is drained, and look at what came out.
+import { DeviceMemory } from './env/device-memory';
 import { SimulatedEnvironment } from './env/simulated';
 import { TinyNfError } from './env/environment';
 import { CompatForwarder } from './compat/forwarder';
@@ -256,10 +257,10 @@ export class Testbed {
   /** Every enabled transmit queue of every port has TDH == TDT (read from the register files). */
   private transmitQueuesEmpty(): boolean {
     for (let i = 0; i < this.ports; i++) {
-      const regs = new Uint32Array(this.machine.nic(i).bar0);
+      const bar0 = new DeviceMemory(this.machine.nic(i).bar0);
       for (let q = 0; q < R.TRANSMIT_QUEUES_COUNT; q++) {
-        if ((regs[R.TXDCTL(q) >>> 2] & R.TXDCTL_ENABLE) === 0) continue;
-        if (regs[R.TDH(q) >>> 2] !== regs[R.TDT(q) >>> 2]) return false;
+        if ((bar0.read32(R.TXDCTL(q)) & R.TXDCTL_ENABLE) === 0) continue;
+        if (bar0.read32(R.TDH(q)) !== bar0.read32(R.TDT(q))) return false;
       }
     }
     return true;

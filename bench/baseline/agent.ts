@@ -246,7 +246,7 @@ function setUpAgent(env: Environment, input: Device, outputs: readonly Device[])
     }
     rings.push(ring);
     const handle = outputs[r].addOutput(ring.phys, RING_SIZE, heads.phys + r * HEAD_STRIDE_BYTES);
-    transmitTails.push({ bar0: outputs[r].bar0, index: handle.tailIndex });
+    transmitTails.push({ bar0: outputs[r].bar0.buffer, index: handle.tailOffset >>> 2 });
   }
   const receive = input.setInput(rings[0].phys, RING_SIZE, BUFFER_BYTES, 'legacy');
   const region = (m: DmaMemory, bytes: number): SharedRegion => ({ buffer: m.buffer, byteOffset: m.byteOffset, byteLength: bytes });
@@ -254,7 +254,7 @@ function setUpAgent(env: Environment, input: Device, outputs: readonly Device[])
     buffers: region(buffers, RING_SIZE * BUFFER_BYTES),
     rings: rings.map((m) => region(m, RING_SIZE * R.DESCRIPTOR_BYTES)),
     transmitHeads: region(heads, outputs.length * HEAD_STRIDE_BYTES),
-    receiveTail: { bar0: input.bar0, index: receive.tailIndex },
+    receiveTail: { bar0: input.bar0.buffer, index: receive.tailOffset >>> 2 },
     transmitTails,
   };
 }

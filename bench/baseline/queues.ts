@@ -46,8 +46,8 @@ export class RxQueue {
     }
     // Section 8.2.3.8.7 SRRCTL.DESCTYPE = 001b: advanced descriptors, one buffer
     const handle = device.setInput(memory.phys, ringSize, pool.bufferBytes, 'advanced');
-    this.regs = device.regs;
-    this.tailIndex = handle.tailIndex;
+    this.regs = new Uint32Array(device.bar0.buffer); // frozen pre-optimisation copy (simulator only)
+    this.tailIndex = handle.tailOffset >>> 2;
   }
 
   /** Section 7.1.6.1 Advanced Receive Descriptors, read format: Q0 = packet buffer, Q1 = header buffer (0) */
@@ -110,8 +110,8 @@ export class TxQueue {
     this.bufferAt = new Int32Array(ringSize);
     // No head write-back: the NIC writes DD into every descriptor (RS set on each, as ixy does).
     const handle = device.addOutput(memory.phys, ringSize, null);
-    this.regs = device.regs;
-    this.tailIndex = handle.tailIndex;
+    this.regs = new Uint32Array(device.bar0.buffer); // frozen pre-optimisation copy (simulator only)
+    this.tailIndex = handle.tailOffset >>> 2;
   }
 
   /** Descriptors the NIC has not yet given back. */

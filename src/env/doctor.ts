@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { DeviceMemory, checkDeviceMemoryArchitecture } from './device-memory';
 import { Environment, PCI_DEVICE_82599ES_SFP, PCI_VENDOR_INTEL, PciAddress, TinyNfError, parsePciAddress } from './environment';
 import { HUGEPAGES_2M_DIR, SETUP_HUGEPAGES_COMMAND, findHugetlbfsMount, readHugepagePool } from './hugepages';
 import { LinuxEnvironment } from './linux';
@@ -108,6 +109,20 @@ export function checkRoot(euid: number | undefined): DoctorCheck {
 }
 
 /** The 2 MiB pool: at least one page reserved and free. */
+/**
+ * The CPU architecture: tinynf's device-memory accesses (plain 32-bit stores to BAR0 after descriptor stores to RAM)
+ * are argued for x86-64's store ordering only (assumption ORDERING in src/ixgbe/registers.ts).
+ */
+export function checkCpuArchitecture(arch: string = process.arch): DoctorCheck {
+  try {
+    checkDeviceMemoryArchitecture(arch);
+  } catch (e) {
+    if (!(e instanceof TinyNfError)) throw e;
+    return fail('cpu', e.message, 'run tinynf on an x86-64 (amd64) machine');
+  }
+  return ok('cpu', `${arch}: stores stay in program order (TSO), so plain 32-bit register writes after descriptor writes are safe`);
+}
+
 export function checkHugepagePool(sysfsRoot: string): DoctorCheck {
   let pool: { total: number; free: number };
   try {
@@ -579,16 +594,16 @@ export function checkLinkAfterInit(
   let links: number;
   let status: LinkStatus;
   try {
-    const regs = new Uint32Array(env.mapBar0(address), 0, (LINKS >>> 2) + 1);
+    const bar0 = new DeviceMemory(env.mapBar0(address), LINKS + 4);
     const timeout = options.linkTimeoutUs ?? DEFAULT_LINK_TIMEOUT_US;
     let waited = 0;
-    links = Atomics.load(regs, LINKS >>> 2);
+    links = bar0.read32(LINKS);
     status = decodeLinks(links);
     while (!status.up && waited < timeout) {
       const step = Math.min(LINK_POLL_US, timeout - waited);
       env.sleepUs(step);
       waited += step;
-      links = Atomics.load(regs, LINKS >>> 2);
+      links = bar0.read32(LINKS);
       status = decodeLinks(links);
     }
   } catch (e) {
@@ -620,6 +635,8 @@ export interface DoctorOptions {
   kernelRelease?: string;
   /** Effective user id (default process.geteuid()). */
   euid?: number;
+  /** CPU architecture (default process.arch). */
+  arch?: string;
   /**
    * With --init: the device initialisation to run on each port that passed its checks, then LINKS is read. Without
    * it nothing is ever written to a device.
@@ -647,6 +664,7 @@ export function runDoctor(addresses: string[], options: DoctorOptions = {}): Doc
   const checks: DoctorCheck[] = [];
   const root = checkRoot(euid);
   checks.push(root);
+  checks.push(checkCpuArchitecture(options.arch));
   checks.push(checkHugepagePool(sysfsRoot));
   checks.push(checkHugetlbfs(path.join(procRoot, 'mounts')));
   checks.push(checkIommu(sysfsRoot, procRoot));

@@ -5,6 +5,7 @@
 // and the agent hands slots back to receive by mirroring the earliest transmit head into RDT.
 // See docs/driver.md for the state machine; assumptions/interpretations are listed in registers.ts.
 import { DmaMemory, Environment, TinyNfError } from '../env/environment';
+import { DeviceMemory, DeviceRegister } from '../env/device-memory';
 import { Device } from './device';
 import type { Forwarder, ForwarderStats } from './forwarder';
 import type { PacketHandler } from './handler';
@@ -52,11 +53,11 @@ export interface SharedRegion {
   readonly byteLength: number;
 }
 
-/** Register a fast path writes: a word of a device's BAR0. */
+/** Register a fast path writes: a 32-bit register of a device's BAR0 (plain data: a worker re-creates its view). */
 export interface SharedRegister {
   readonly bar0: SharedArrayBuffer;
-  /** Index in 32-bit words. */
-  readonly index: number;
+  /** Byte offset of the register in BAR0 (a multiple of 4). */
+  readonly offset: number;
 }
 
 /** Everything an agent needs once its queues are set up; plain data that can be posted to a worker thread. */
@@ -86,10 +87,8 @@ export class Agent implements Forwarder {
   private readonly rings: Uint32Array[];
   private readonly ring0: Uint32Array;
   private readonly transmitHeads: Uint32Array;
-  private readonly receiveTailRegs: Uint32Array;
-  private readonly receiveTailIndex: number;
-  private readonly transmitTailRegs: Uint32Array[];
-  private readonly transmitTailIndexes: Int32Array;
+  private readonly receiveTailRegister: DeviceRegister;
+  private readonly transmitTailRegisters: DeviceRegister[];
   /** Next slot to transmit (TinyNF's "processed delimiter"). */
   private processedDelimiter = 0;
   /** Next slot to look at for a received packet (= processedDelimiter unless receive() ran ahead). */
@@ -120,10 +119,8 @@ export class Agent implements Forwarder {
     this.ring0 = this.rings[0];
     const heads = layout.transmitHeads;
     this.transmitHeads = new Uint32Array(heads.buffer, heads.byteOffset, heads.byteLength / 4);
-    this.receiveTailRegs = new Uint32Array(layout.receiveTail.bar0);
-    this.receiveTailIndex = layout.receiveTail.index;
-    this.transmitTailRegs = layout.transmitTails.map((t) => new Uint32Array(t.bar0));
-    this.transmitTailIndexes = Int32Array.from(layout.transmitTails.map((t) => t.index));
+    this.receiveTailRegister = deviceRegister(layout.receiveTail);
+    this.transmitTailRegisters = layout.transmitTails.map(deviceRegister);
     const b = layout.buffers;
     const packets: Uint8Array[] = [];
     const views: DataView[] = [];
@@ -226,10 +223,10 @@ export class Agent implements Forwarder {
     if (++this.unflushed === FLUSH_PERIOD) this.flush();
   }
 
-  /** Write every output's transmit tail (descriptor writes happen-before this Atomics.store). */
+  /** Write every output's transmit tail: plain stores, after the descriptor stores (assumption ORDERING). */
   flush(): void {
     for (let n = 0; n < this.outputsCount; n++) {
-      Atomics.store(this.transmitTailRegs[n], this.transmitTailIndexes[n], this.processedDelimiter);
+      this.transmitTailRegisters[n].write32(this.processedDelimiter);
     }
     this.unflushed = 0;
   }
@@ -255,9 +252,14 @@ export class Agent implements Forwarder {
     const tail = (earliest - 1) & RING_MASK;
     if (tail !== this.receiveTail) {
       this.receiveTail = tail;
-      Atomics.store(this.receiveTailRegs, this.receiveTailIndex, tail);
+      this.receiveTailRegister.write32(tail);
     }
   }
+}
+
+/** The tail register a layout names, as device memory (checked once: aligned, inside BAR0). */
+function deviceRegister(r: SharedRegister): DeviceRegister {
+  return new DeviceMemory(r.bar0, R.BAR0_REGISTERS_BYTES).register(r.offset);
 }
 
 /** Allocate and program everything (TinyNF's agent init, in the icse23 order: outputs before the input). */
@@ -282,7 +284,7 @@ function setUpAgent(env: Environment, input: Device, outputs: readonly Device[])
     }
     rings.push(ring);
     const handle = outputs[r].addOutput(ring.phys, RING_SIZE, heads.phys + r * HEAD_STRIDE_BYTES);
-    transmitTails.push({ bar0: outputs[r].bar0, index: handle.tailIndex });
+    transmitTails.push({ bar0: outputs[r].bar0.buffer, offset: handle.tailOffset });
   }
   const receive = input.setInput(rings[0].phys, RING_SIZE, BUFFER_BYTES, 'legacy');
   const region = (m: DmaMemory, bytes: number): SharedRegion => ({ buffer: m.buffer, byteOffset: m.byteOffset, byteLength: bytes });
@@ -290,7 +292,7 @@ function setUpAgent(env: Environment, input: Device, outputs: readonly Device[])
     buffers: region(buffers, RING_SIZE * BUFFER_BYTES),
     rings: rings.map((m) => region(m, RING_SIZE * R.DESCRIPTOR_BYTES)),
     transmitHeads: region(heads, outputs.length * HEAD_STRIDE_BYTES),
-    receiveTail: { bar0: input.bar0, index: receive.tailIndex },
+    receiveTail: { bar0: input.bar0.buffer, offset: receive.tailOffset },
     transmitTails,
   };
 }

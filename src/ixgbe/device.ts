@@ -3,6 +3,7 @@
 // Initialization). This follows TinyNF's tn_net_device_init / set_promiscuous / set_input / add_output.
 // Assumptions and the interpretation taxonomy are listed at the top of registers.ts.
 import { Environment, PciAddress, TinyNfError, assertLittleEndianHost } from '../env/environment';
+import { DeviceMemory, checkDeviceMemoryArchitecture } from '../env/device-memory';
 import * as pci from './pci';
 import * as R from './registers';
 
@@ -13,15 +14,15 @@ export const POLL_TIMEOUT_US = 1_000_000;
 export interface QueueHandle {
   /** The queue index on the device. */
   readonly queue: number;
-  /** Index (in 32-bit words) of the queue's tail register (RDT/TDT) in `Device.regs`. */
-  readonly tailIndex: number;
+  /** Byte offset of the queue's tail register (RDT/TDT) in BAR0. */
+  readonly tailOffset: number;
 }
 
 export type ReceiveDescriptorType = 'legacy' | 'advanced';
 
 export class Device {
-  /** BAR0 as 32-bit little-endian registers: regs[offset >> 2]. */
-  readonly regs: Uint32Array;
+  /** BAR0: the device's registers, reached only through whole aligned 32-bit accesses (device-memory.ts). */
+  readonly bar0: DeviceMemory;
   private rxEnabled = false;
   private txEnabled = false;
   private inputTaken = false;
@@ -29,15 +30,17 @@ export class Device {
   private constructor(
     readonly env: Environment,
     readonly address: PciAddress,
-    readonly bar0: SharedArrayBuffer,
+    bar0: SharedArrayBuffer,
   ) {
-    this.regs = new Uint32Array(bar0, 0, R.BAR0_REGISTERS_BYTES / 4);
+    this.bar0 = new DeviceMemory(bar0, R.BAR0_REGISTERS_BYTES);
   }
 
   /** Full TinyNF initialisation of the port at `address`, then promiscuous mode. Throws TinyNfError on failure. */
   static init(env: Environment, address: PciAddress): Device {
     // Assumption LE (Section 1.5.3 Byte Ordering: registers are little-endian)
     assertLittleEndianHost();
+    // Assumption ORDERING (registers.ts): refuse a CPU whose memory model it does not cover, before touching anything.
+    checkDeviceMemoryArchitecture();
     checkPciFunction(env, address);
     const bar0 = env.mapBar0(address);
     if (bar0.byteLength < R.BAR0_REGISTERS_BYTES) {
@@ -52,10 +55,10 @@ export class Device {
   // ---------------- register access (init only; the fast paths keep their own views) ----------------
 
   read(reg: number): number {
-    return Atomics.load(this.regs, reg >>> 2);
+    return this.bar0.read32(reg);
   }
   write(reg: number, value: number): void {
-    Atomics.store(this.regs, reg >>> 2, value >>> 0);
+    this.bar0.write32(reg, value);
   }
   isFieldCleared(reg: number, field: number): boolean {
     return (this.read(reg) & field) === 0;
@@ -325,7 +328,7 @@ export class Device {
     // Section 8.2.3.11.1: DCA_RXCTRL bit 12 "Default 1b; Reserved. Must be set to 0."
     this.clearField(R.DCA_RXCTRL(queue), R.DCA_RXCTRL_UNKNOWN_BIT12);
     this.inputTaken = true;
-    return { queue, tailIndex: R.RDT(queue) >>> 2 };
+    return { queue, tailOffset: R.RDT(queue) };
   }
 
   // ---------------- Section 4.6.8 Transmit Initialization ----------------
@@ -376,7 +379,7 @@ export class Device {
     this.setField(R.TXDCTL(queue), R.TXDCTL_ENABLE);
     this.waitUntil(`TXDCTL(${queue}).ENABLE did not set; cannot enable the transmit queue`, () => !this.isFieldCleared(R.TXDCTL(queue), R.TXDCTL_ENABLE));
     // "The tail register of the queue (TDT) should not be bumped until the queue is enabled." Nothing to send yet.
-    return { queue, tailIndex: R.TDT(queue) >>> 2 };
+    return { queue, tailOffset: R.TDT(queue) };
   }
 }
 

@@ -1,6 +1,7 @@
 // The flexible model's queues (ixy/DPDK style): separate receive and transmit rings with advanced descriptors,
 // a receive queue that refills each used descriptor with a fresh buffer from the pool, and a transmit queue
 // that gives sent buffers back to the pool once the NIC wrote DD back. Batched: rxBatch/txBatch.
+import type { DeviceRegister } from '../env/device-memory';
 import { Environment, TinyNfError } from '../env/environment';
 import { BufferPool } from './buffer-pool';
 import { Device } from './device';
@@ -43,8 +44,8 @@ export class RxQueue {
   private readonly ring: Uint32Array;
   /** Buffer index held by each descriptor. */
   private readonly bufferAt: Int32Array;
-  private readonly regs: Uint32Array;
-  private readonly tailIndex: number;
+  /** RDT / TDT: written with plain 32-bit stores after the descriptors (assumption ORDERING). */
+  private readonly tail: DeviceRegister;
   private index = 0;
 
   constructor(env: Environment, device: Device, readonly pool: BufferPool, ringSize: number = DEFAULT_QUEUE_RING_SIZE) {
@@ -61,8 +62,7 @@ export class RxQueue {
     }
     // Section 8.2.3.8.7 SRRCTL.DESCTYPE = 001b: advanced descriptors, one buffer
     const handle = device.setInput(memory.phys, ringSize, pool.bufferBytes, 'advanced');
-    this.regs = device.regs;
-    this.tailIndex = handle.tailIndex;
+    this.tail = device.bar0.register(handle.tailOffset);
   }
 
   /** Section 7.1.6.1 Advanced Receive Descriptors, read format: Q0 = packet buffer, Q1 = header buffer (0) */
@@ -107,7 +107,7 @@ export class RxQueue {
     if (n !== 0) {
       this.index = i;
       // The descriptor just before the next one to look at becomes the tail (ixy's last_rx_index)
-      Atomics.store(this.regs, this.tailIndex, (i - 1) & mask);
+      this.tail.write32((i - 1) & mask);
     }
     return n;
   }
@@ -118,8 +118,8 @@ export class TxQueue {
   private readonly mask: number;
   private readonly ring: Uint32Array;
   private readonly bufferAt: Int32Array;
-  private readonly regs: Uint32Array;
-  private readonly tailIndex: number;
+  /** RDT / TDT: written with plain 32-bit stores after the descriptors (assumption ORDERING). */
+  private readonly tail: DeviceRegister;
   /** Next descriptor to fill. */
   private index = 0;
   /** Oldest descriptor not yet given back to the pool. */
@@ -134,8 +134,7 @@ export class TxQueue {
     this.bufferAt = new Int32Array(ringSize);
     // No head write-back: the NIC writes DD into every descriptor (RS set on each, as ixy does).
     const handle = device.addOutput(memory.phys, ringSize, null);
-    this.regs = device.regs;
-    this.tailIndex = handle.tailIndex;
+    this.tail = device.bar0.register(handle.tailOffset);
   }
 
   /** Descriptors the NIC has not yet given back. */
@@ -188,7 +187,7 @@ export class TxQueue {
     }
     if (sent !== 0) {
       this.index = i;
-      Atomics.store(this.regs, this.tailIndex, i);
+      this.tail.write32(i);
     }
     return sent;
   }

@@ -18,6 +18,23 @@
 // TXPAD:       frames shorter than 64 bytes (with FCS) are padded by the NIC (HLREG0.TXPADEN default).
 // LE:          the host is little-endian (registers, descriptors and head write-back words are little-endian,
 //              Section 1.5.3; we access them through typed arrays in host order, so we assert LE at start).
+// ORDERING:    plain stores are enough to hand descriptors to the NIC, on x86-64. The driver writes descriptors
+//              (write-back RAM) and then a tail register (RDT/TDT, uncacheable BAR0) with plain 32-bit stores
+//              (src/env/device-memory.ts; never Atomics.store, which is a locked XCHG that a PCIe endpoint cannot
+//              take). Sections 7.1.9 / 7.2.3.3 (the rings) only ask that descriptors be in memory before the tail
+//              moves over them (INTERPRETATION-MISSING: nothing about CPU store ordering). Why plain stores do that:
+//              - the CPU: x86-64 is TSO: stores become visible in program order, and a store to UC memory is not
+//                reordered with earlier stores to WB memory (Intel SDM Vol. 3A 8.2.2 / 11.3), so the NIC, which
+//                reads the descriptors after seeing the tail, reads the new ones. This is why Linux's writel and
+//                DPDK's rte_write32 are plain movs on x86 (with only a compiler barrier). Other architectures
+//                need a barrier (wmb / dmb) which we do not implement: device memory refuses any CPU but x64.
+//              - V8: typed-array element stores stay on TurboFan's effect chain in program order; V8 does not
+//                eliminate or sink stores to typed arrays (store elimination is for object fields), and cannot
+//                for a SharedArrayBuffer, which another agent may read. tests/env/device-memory-codegen.test.ts
+//                checks the optimised tail writes are single `movl` stores with nothing locked.
+//              - reads of what the NIC writes (the DD bit, the transmit head write-back) are Atomics.load: a plain
+//                mov on x86-64 that acts as an acquire and is never hoisted out of a poll loop or merged with an
+//                earlier read, so the packet bytes are read after the DD bit that covers them.
 //
 // =========== Interpretations ===========
 // The data sheet sometimes has to be interpreted; every such guess in the code is marked with its kind:

@@ -74,7 +74,7 @@ describe('tinynf doctor on temporary sysfs roots', () => {
       expect(r.status).toBe(isRoot ? 0 : 1);
       const notOk = r.lines.filter((l) => !l.startsWith('ok   '));
       expect(notOk).toEqual(isRoot ? [] : [expect.stringMatching(/^FAIL root: /)]);
-      expect(r.lines).toHaveLength(6 + 2 * 7);
+      expect(r.lines).toHaveLength(7 + 2 * 7);
       expect(r.lines).toContain('ok   hugepages: 60 of 64 reserved 2 MiB huge pages free');
       expect(r.lines).toContain(`ok   driver ${B}: uio_pci_generic`);
     } finally {
@@ -221,7 +221,7 @@ describe("tinynf doctor on this machine (read only; verdicts are the machine's o
     expect(r.stderr).toBe('');
     expect(r.lines.length).toBeGreaterThanOrEqual(5);
     for (const line of r.lines) expect(line).toMatch(LINE);
-    expect(r.lines.slice(0, 4).map(checkName)).toEqual(['root', 'hugepages', 'hugetlbfs', 'iommu']);
+    expect(r.lines.slice(0, 5).map(checkName)).toEqual(['root', 'cpu', 'hugepages', 'hugetlbfs', 'iommu']);
     expect(r.status).toBe(r.lines.some((l) => l.startsWith('FAIL')) ? 1 : 0);
     if (isRoot) expect(r.lines[0]).toBe('ok   root: running as root (uid 0)');
     expect(fs.existsSync(pool) ? fs.readFileSync(pool, 'utf8') : '').toBe(before);

@@ -8,6 +8,7 @@ import * as path from 'path';
 import {
   DoctorCheck,
   LINKS,
+  checkCpuArchitecture,
   checkIommu,
   checkLinkAfterInit,
   checkLockdown,
@@ -163,6 +164,7 @@ describe('doctor on a machine ready for tinynf', () => {
     expect(r.ok).toBe(true);
     expect(lines).toEqual([
       'ok   root: running as root (uid 0)',
+      'ok   cpu: x64: stores stay in program order (TSO), so plain 32-bit register writes after descriptor writes are safe',
       'ok   hugepages: 64 of 64 reserved 2 MiB huge pages free',
       'ok   hugetlbfs: 2 MiB pages mounted at /dev/hugepages',
       `ok   iommu: off (no IOMMU groups in ${m.sys.root}/kernel/iommu_groups; kernel command line: no IOMMU parameters): DMA addresses are physical addresses, as tinynf needs`,
@@ -358,6 +360,14 @@ describe('machine-wide checks', () => {
     expect(parseIommuCmdline('iommu.passthrough=1')).toMatchObject({ passthrough: true });
     expect(parseIommuCmdline('amd_iommu=off')).toMatchObject({ passthrough: false, disabled: true });
     expect(parseIommuCmdline('root=/dev/sda1 myiommu=pt')).toEqual({ passthrough: false, disabled: false, tokens: [] });
+  });
+
+  it('CPU: x64 is ok; any other architecture FAILs with one line (the register-write ordering is argued for x86-64 only)', () => {
+    expect(checkCpuArchitecture('x64').ok).toBe(true);
+    expect(formatCheck(checkCpuArchitecture('arm64'))).toBe(
+      'FAIL cpu: tinynf drives device memory only on x86-64 (this CPU is arm64): its register writes rely on x86-64 store ordering' +
+        ' -> fix: run tinynf on an x86-64 (amd64) machine',
+    );
   });
 
   it('IOMMU: groups without passthrough FAIL with the consequence and the fix; iommu=pt or identity domains are ok', () => {

@@ -173,7 +173,7 @@ describe('Device.init on a plain register file', () => {
     expect(platform.reg(R.TDLEN(0))).toBe(1024 * 16);
     expect(platform.reg(R.DMATXCTL) & R.DMATXCTL_TE).not.toBe(0);
     const input = device.setInput(0x3000_0000, 1024, 2048, 'legacy');
-    expect(input.tailIndex).toBe(R.RDT(0) >>> 2);
+    expect(input.tailOffset).toBe(R.RDT(0));
     expect(platform.reg(R.RDT(0))).toBe(1023);
     expect(platform.reg(R.RDBAL(0))).toBe(0x3000_0000);
     expect(platform.reg(R.SRRCTL(0)) & (R.SRRCTL_BSIZEPACKET | R.SRRCTL_DROP_EN)).toBe(2 | R.SRRCTL_DROP_EN);

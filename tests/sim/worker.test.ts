@@ -4,28 +4,15 @@
 import { TinyNfError } from '../../src/env/environment';
 import { SimulatedEnvironment } from '../../src/env/simulated';
 import { Ports } from '../../src/forwarders';
-import type { Forwarder } from '../../src/ixgbe/forwarder';
-import type { PacketHandler } from '../../src/ixgbe/handler';
 import { nfDefinition } from '../../src/nf';
 import { createNop } from '../../src/nf/simple';
 import { runNf } from '../../src/run-nf';
 import * as R from '../../src/sim/registers';
 import { TrafficGenerator, GeneratorOptions } from '../../src/sim/wires/generator';
 import { SimWorker } from '../../src/sim/worker';
+import { pollUntil } from '../ixgbe/helpers/poll-until';
 
 const DMA_BYTES = 16 * 1024 * 1024;
-
-/** Poll the forwarders until `done()` holds (checked every 64 rounds) or `timeoutMs` passes; returns done(). */
-function pollUntil(forwarders: (Forwarder | null)[], handlers: (PacketHandler | null)[], done: () => boolean, timeoutMs = 5000): boolean {
-  const end = performance.now() + timeoutMs;
-  for (let round = 0; ; round++) {
-    for (let i = 0; i < forwarders.length; i++) forwarders[i]?.poll(handlers[i]!);
-    if ((round & 63) === 0) {
-      if (done()) return true;
-      if (performance.now() > end) return false;
-    }
-  }
-}
 
 /** The frames a generator with these options produces, in order. */
 function framesOf(options: GeneratorOptions, count: number): Uint8Array[] {

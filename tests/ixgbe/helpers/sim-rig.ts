@@ -32,7 +32,7 @@ export function simRig(model: Model, machine: SimMachine = new SimMachine({ port
   machine.nic(1).attachOutput(outputs[0]);
   machine.nic(2).attachOutput(outputs[1]);
   const devices = machine.addresses.slice(0, 3).map((a) => Device.init(env, a));
-  const regs = devices.map((d) => new Uint32Array(d.bar0));
+  const regs = devices.map((d) => new Uint32Array(d.bar0.buffer));
   let outputsUsed = 0;
   const rig: SimRig = {
     machine,
