@@ -5,7 +5,8 @@
 // - established: packets of 50% x capacity live flows, random order (the baseline of every row);
 // - after churn: the same established packets, measured after 2 x capacity one-packet flows went through the table
 //   with the live count kept (the tombstone attack: with tombstones every operation ended up at the probe bound);
-// - one-packet flows: every packet a new flow (inserts, plus the sweep deleting the dead), at the live count above;
+// - one-packet flows: every packet a new flow (inserts, plus the sweep deleting the dead), the clock advancing so
+//   that the live count stays as above;
 // - exhausted: the table full of live attacker flows, every packet a new flow that is refused (or, lb, untracked);
 // - unsolicited (firewall, NAT): WAN packets of no flow, against WAN replies of established flows;
 // - white-box collisions (the table itself, the attacker knowing the hash key, which nobody outside the process
@@ -96,12 +97,12 @@ class Rig {
   }
 
   /** Send `count` packets; flow i of the run is flowOf(i); returns ns per packet. */
-  send(count: number, flowOf: (i: number) => number, port = this.target.port, shape = this.target.shape): number {
+  send(count: number, flowOf: (i: number) => number, port = this.target.port, shape = this.target.shape, stepNs = STEP_NS): number {
     const handler = this.handlers[port];
     const clock = this.clock;
     const start = performance.now();
     for (let i = 0; i < count; i++) {
-      clock.ns += STEP_NS;
+      clock.ns += stepNs;
       clock.coarse.refresh();
       this.buf.set(this.tpl);
       shape(this.buf, this.view, flowOf(i));
@@ -141,15 +142,17 @@ export function runAttacks(quick: boolean, log: (line: string) => void = () => {
     rig.send(n, (i) => scatter(i, live));
     const established = (): number => rig.send(n, (i) => scatter(i, live));
     const baseline = best(trials, established);
-    // one-packet flows at the same live count: in steady state new flows arrive and the dead leave at the same rate;
-    // 2 x capacity of them so every slot has seen churn
+    // one-packet flows at the same live count: the clock advances expiry / live per packet, so new flows arrive
+    // and the dead leave at the same rate (inserts and the sweep's deletions); 2 x capacity of them so every slot
+    // has seen churn
     let fresh = 1 << 30;
+    const churnStep = EXPIRY_NS / live;
     const churn = new Rig(target);
     churn.send(live, (i) => i);
     churn.send(n, (i) => scatter(i, live));
-    churn.send(n, () => fresh++);
-    const oneShot = best(trials, () => churn.send(n, () => fresh++));
-    churn.send(2 * target.capacity, () => fresh++);
+    churn.send(n, () => fresh++, target.port, target.shape, churnStep);
+    const oneShot = best(trials, () => churn.send(n, () => fresh++, target.port, target.shape, churnStep));
+    churn.send(2 * target.capacity, () => fresh++, target.port, target.shape, churnStep);
     // the established flows, after the churn (re-established first: they went idle during it)
     churn.send(live, (i) => i);
     const afterChurn = best(trials, () => churn.send(n, (i) => scatter(i, live)));

@@ -66,8 +66,6 @@ const ICMP_IDENTIFIER = 4;
 
 /** Candidate external ports looked at per new mapping: bounds the cost of a packet when ports are scarce. */
 export const PORT_PROBES = 64;
-/** Candidates looked at when every port has an owner (some may be dead, not yet swept). */
-export const FULL_PORT_PROBES = 4;
 /** RFC 6056 Algorithm 4's table of counters (a power of two). */
 const PORT_COUNTERS = 4096;
 
@@ -142,12 +140,9 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
    * swept is free (it is taken over).
    */
   const allocatePort = (id: number, src: number, dst: number, dstPort: number, proto: number): number => {
-    // every port has an owner: dead ones (not yet swept) may be among them, but a long search would make each
-    // refused packet of an exhaustion attack expensive: look at a few candidates only
-    const probes = portsInUse >= portCount ? FULL_PORT_PROBES : PORT_PROBES;
     const offset = keyedHash(src, dst, dstPort, proto, portKey1) >>> 0;
     const g = keyedHash(src, dst, dstPort, proto, portKey2) & (PORT_COUNTERS - 1);
-    for (let i = 0; i < probes && i < portCount; i++) {
+    for (let i = 0; i < PORT_PROBES && i < portCount; i++) {
       const candidate = ((offset + portCounters[g]) >>> 0) % portCount;
       portCounters[g] = (portCounters[g] + 1) | 0;
       const owner = portOwner[candidate];
@@ -222,13 +217,27 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
     const src = data.getUint32(IP_SRC);
     const dst = data.getUint32(IP_DST);
     // keys as int32 (`| 0`): a uint32 above 2^31 passed to a function V8 does not inline would be a boxed double
-    const slot = table.findOrInsert(src | 0, dst | 0, ports | 0, proto, true);
-    if (slot < 0) {
-      c.table_full++;
-      return 0;
+    let slot: number;
+    let isNew: boolean;
+    if (portsInUse >= portCount) {
+      // every port taken: only existing mappings pass, and a refused packet costs a lookup, nothing more (ports of
+      // dead mappings come back as the table's sweep removes them)
+      slot = table.find(src | 0, dst | 0, ports | 0, proto, true);
+      if (slot < 0) {
+        c.port_exhausted++;
+        return 0;
+      }
+      isNew = false;
+    } else {
+      slot = table.findOrInsert(src | 0, dst | 0, ports | 0, proto, true);
+      if (slot < 0) {
+        c.table_full++;
+        return 0;
+      }
+      isNew = table.isNew;
     }
     let index: number;
-    if (table.isNew) {
+    if (isNew) {
       if (quota !== null && !quota.admit(slot, src | 0, 0, 0, 0)) {
         table.remove(slot);
         c.quota_refused++;
