@@ -11,7 +11,7 @@
 import { spawn } from 'child_process';
 import * as os from 'os';
 import * as path from 'path';
-import { DRIVER_MODELS, DriverModel } from '../src/forwarders';
+import { DRIVER_MODELS, DriverModel } from '../src/app/driver-ports';
 import { NETWORK_FUNCTIONS } from '../src/nf';
 import { CONTENDED_CPUS, CONTENDED_SLOWDOWN, LINE_RATE_MPPS, Row, RunTiming, TestKind } from './measure';
 import { workerAvailable } from './platform';

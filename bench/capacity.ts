@@ -8,7 +8,7 @@
 // Also builds the pre-optimisation ("baseline") forwarders of bench/baseline/ so before/after can be measured in one
 // process (bench/optimise.ts).
 import { SimulatedEnvironment } from '../src/env/simulated';
-import { DriverModel, Ports } from '../src/forwarders';
+import { DriverModel, DriverPorts } from '../src/app/driver-ports';
 import { Device } from '../src/ixgbe/device';
 import type { Forwarder } from '../src/ixgbe/forwarder';
 import type { PacketHandler } from '../src/ixgbe/handler';
@@ -54,7 +54,7 @@ export function capacityRig(nfName: string, model: DriverModel, variant: Variant
   let handlers: (PacketHandler | null)[];
   if (variant === 'current' || model === 'compat') {
     if (variant === 'baseline') throw new Error('the compat model has no baseline variant (it runs on the current Agent)');
-    const ports = new Ports(env, machine.addresses, model, FLEXIBLE_OPTIONS);
+    const ports = new DriverPorts(env, machine.addresses, model, FLEXIBLE_OPTIONS);
     ({ forwarders, handlers } = ports.attach(nf));
   } else {
     const devices = machine.addresses.map((a) => Device.init(env, a));

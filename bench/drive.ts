@@ -22,7 +22,7 @@
 import type { Forwarder } from '../src/ixgbe/forwarder';
 import type { PacketHandler } from '../src/ixgbe/handler';
 import type { CoarseClock } from '../src/nf/lib/coarse-clock';
-import { Totals, totals } from '../src/runner';
+import { Totals, totals } from '../src/app/run-loop';
 
 export interface DriveOptions {
   durationS: number;
@@ -154,5 +154,6 @@ export function drive(
     rxPackets: after.rxPackets - before.rxPackets,
     txPackets: after.txPackets - before.txPackets,
     droppedPackets: after.droppedPackets - before.droppedPackets,
+    handlerErrors: after.handlerErrors - before.handlerErrors,
   };
 }

@@ -18,7 +18,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { SimulatedEnvironment } from '../src/env/simulated';
-import { DriverModel, Ports } from '../src/forwarders';
+import { DriverModel, DriverPorts } from '../src/app/driver-ports';
 import { Agent } from '../src/ixgbe/agent';
 import { AgentWorker } from '../src/ixgbe/workers';
 import { NETWORK_FUNCTIONS, NfDefinition } from '../src/nf';
@@ -144,7 +144,7 @@ interface Setup {
   config: unknown;
   flows: number;
   clock: CoarseClock;
-  attached: ReturnType<Ports['attach']>;
+  attached: ReturnType<DriverPorts['attach']>;
 }
 
 function setUp(nfName: string, model: DriverModel): Setup {
@@ -154,7 +154,7 @@ function setUp(nfName: string, model: DriverModel): Setup {
   const sim = startSim();
   try {
     const env = new SimulatedEnvironment(sim.platform);
-    const ports = new Ports(env, sim.addresses, model, FLEXIBLE_OPTIONS);
+    const ports = new DriverPorts(env, sim.addresses, model, FLEXIBLE_OPTIONS);
     // The NF's clock: real time (the simulator's worker runs in real time too), coarse: set once per round.
     const clock = new CoarseClock({ nowNs });
     const nf = def.create(config, { clock, ports: 2 });

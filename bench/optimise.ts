@@ -11,7 +11,7 @@
 // plus the benchmark loop's clock reads while it waits for packets.
 import { spawn } from 'child_process';
 import { SimulatedEnvironment } from '../src/env/simulated';
-import { DriverModel, Ports } from '../src/forwarders';
+import { DriverModel, DriverPorts } from '../src/app/driver-ports';
 import { NETWORK_FUNCTIONS } from '../src/nf';
 import { CoarseClock } from '../src/nf/lib/coarse-clock';
 import { table } from './bench';
@@ -112,7 +112,7 @@ async function profileOnWorkerRig(nfName: string, model: DriverModel, rateMpps: 
   const config = def.parseConfig({});
   const sim = startSim('worker');
   try {
-    const ports = new Ports(new SimulatedEnvironment(sim.platform), sim.addresses, model, FLEXIBLE_OPTIONS);
+    const ports = new DriverPorts(new SimulatedEnvironment(sim.platform), sim.addresses, model, FLEXIBLE_OPTIONS);
     const clock = new CoarseClock({ nowNs });
     const { forwarders, handlers } = ports.attach(def.create(config, { clock, ports: 2 }));
     for (let p = 0; p < 2; p++) sim.setTxPacing(p, 'unlimited');

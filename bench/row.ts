@@ -1,7 +1,7 @@
 // One benchmark row in a fresh process (`node dist/bench/row.js '<job JSON>'`; the last stdout line is the row):
 // JIT feedback must not leak from one NF or model to the next (a handler call site that has seen five NFs is
 // megamorphic, which no single NF deployment would see).
-import type { DriverModel } from '../src/forwarders';
+import type { DriverModel } from '../src/app/driver-ports';
 import { Row, RunTiming, TestKind, measureLatency, measureThroughput, measureWorkers } from './measure';
 
 export interface Job {

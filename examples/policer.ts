@@ -7,9 +7,9 @@
 // 10 Gb/s line rate (64-byte frames), far above the policed rate, so most WAN -> LAN packets are policed.
 // It prints a progress line every second and a summary at the end; `npm start` runs it for ~10 s.
 import { TinyNfError } from '../src/env/environment';
-import { parseDriverModel } from '../src/forwarders';
+import { parseDriverModel } from '../src/app/driver-ports';
 import { nfDefinition } from '../src/nf';
-import { runNf } from '../src/run-nf';
+import { runNf } from '../src/app/run-nf';
 
 interface Args {
   pci?: string[];

@@ -10,6 +10,7 @@ import { DmaMemory, Environment, TinyNfError } from '../../src/env/environment';
 import { Device } from '../../src/ixgbe/device';
 import type { Forwarder, ForwarderStats } from '../../src/ixgbe/forwarder';
 import type { PacketHandler } from '../../src/ixgbe/handler';
+import { HandlerFaults } from '../../src/ixgbe/handler-faults';
 import * as R from '../../src/ixgbe/registers';
 
 /** Descriptors per ring (a power of two, for masking). */
@@ -61,6 +62,8 @@ export interface AgentStats extends ForwarderStats {
 export class Agent implements Forwarder {
   readonly layout: AgentLayout;
   readonly outputsCount: number;
+  /** Unused here (the baseline predates handler-fault handling); the Forwarder interface has it. */
+  faults: HandlerFaults = new HandlerFaults();
   readonly stats: AgentStats;
   /** Pre-made views of each slot's buffer (BUFFER_BYTES long), indexed by slot. */
   readonly packets: readonly Uint8Array[];
@@ -97,7 +100,7 @@ export class Agent implements Forwarder {
     }
     const layout = this.layout;
     this.outputsCount = layout.rings.length;
-    this.stats = { rxPackets: 0, txPackets: new Array<number>(this.outputsCount).fill(0), droppedPackets: 0, invalidLengths: 0 };
+    this.stats = { rxPackets: 0, txPackets: new Array<number>(this.outputsCount).fill(0), droppedPackets: 0, handlerErrors: 0, invalidLengths: 0 };
     this.rings = layout.rings.map((r) => new Uint32Array(r.buffer, r.byteOffset, (RING_SIZE * R.DESCRIPTOR_BYTES) / 4));
     this.ring0 = this.rings[0];
     const heads = layout.transmitHeads;

@@ -8,6 +8,7 @@ import { BufferPool, DEFAULT_POOL_SIZE } from '../../src/ixgbe/buffer-pool';
 import { Device } from '../../src/ixgbe/device';
 import type { Forwarder, ForwarderStats } from '../../src/ixgbe/forwarder';
 import type { PacketHandler } from '../../src/ixgbe/handler';
+import { HandlerFaults } from '../../src/ixgbe/handler-faults';
 import { POLL_BUDGET } from './agent';
 import { DEFAULT_QUEUE_RING_SIZE, RxQueue, TxQueue } from './queues';
 
@@ -36,6 +37,8 @@ export class FlexibleForwarder implements Forwarder {
   readonly rx: RxQueue;
   readonly tx: readonly TxQueue[];
   readonly outputsCount: number;
+  /** Unused here (the baseline predates handler-fault handling); the Forwarder interface has it. */
+  faults: HandlerFaults = new HandlerFaults();
   readonly stats: FlexibleStats;
   readonly batchSize: number;
   private readonly outputs: Uint8Array;
@@ -62,6 +65,7 @@ export class FlexibleForwarder implements Forwarder {
       rxPackets: 0,
       txPackets: new Array<number>(outputs.length).fill(0),
       droppedPackets: 0,
+      handlerErrors: 0,
       copies: 0,
       txDropped: 0,
       invalidLengths: 0,

@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import type { Argv, CommandModule } from 'yargs';
 import { TinyNfError } from '../env/environment';
-import { DRIVER_MODELS, parseDriverModel } from '../forwarders';
+import { DRIVER_MODELS, parseDriverModel } from '../app/driver-ports';
 import { TEST_KINDS, formatReport, runBench } from '../../bench/bench';
 import type { TestKind } from '../../bench/measure';
 import { formatAttacks, runAttacks } from '../../bench/attacks';

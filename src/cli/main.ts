@@ -11,7 +11,7 @@ import { command as bindCommand } from './bind';
 import { command as devicesCommand } from './devices';
 import { command as labCommand } from './lab';
 import { command as doctorCommand } from './doctor';
-import { command as runCommand } from './run';
+import { command as runCommand, setCommandLine } from './run';
 import { command as setupCommand } from './setup';
 import { command as simCommand } from './sim';
 import { command as unbindCommand } from './unbind';
@@ -20,6 +20,7 @@ import { command as unbindCommand } from './unbind';
 export const USAGE_EXIT_CODE = 2;
 
 export function buildParser(argv: string[]) {
+  setCommandLine(argv);
   return yargs(argv)
     .scriptName('tinynf')
     .usage('$0 <command> [options]\n\nNetwork functions on a TinyNF-style 82599 driver, or on its in-memory twin.')

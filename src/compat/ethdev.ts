@@ -50,6 +50,13 @@ export const MAX_PORTS = 4;
 export class DpdkShim {
   private readonly ports: Port[];
 
+  /** The initialised device of port `port` (for statistics; not a DPDK call). */
+  device(port: number): Device {
+    const p = this.ports[port];
+    if (p === undefined) throw new TinyNfError(`port ${port} does not exist`);
+    return p.device;
+  }
+
   /** rte_eal_init, reduced: initialise the 82599 ports at `addresses` (port i = addresses[i]). */
   constructor(
     readonly env: Environment,

@@ -4,6 +4,7 @@ import { TinyNfError } from '../env/environment';
 import { POLL_BUDGET } from '../ixgbe/agent';
 import type { Forwarder, ForwarderStats } from '../ixgbe/forwarder';
 import type { PacketHandler } from '../ixgbe/handler';
+import { HandlerFaults } from '../ixgbe/handler-faults';
 import { DpdkShim } from './ethdev';
 import { RteMbuf } from './mbuf';
 
@@ -16,6 +17,7 @@ export class CompatForwarder implements Forwarder {
   private readonly perOutput: RteMbuf[][];
   private readonly perOutputCount: Int32Array;
   private readonly outputs: Uint8Array;
+  faults: HandlerFaults = new HandlerFaults();
 
   constructor(
     readonly shim: DpdkShim,
@@ -25,7 +27,7 @@ export class CompatForwarder implements Forwarder {
   ) {
     if (outputPorts.length < 1) throw new TinyNfError('a forwarder needs at least one output port');
     this.outputsCount = outputPorts.length;
-    this.stats = { rxPackets: 0, txPackets: new Array<number>(outputPorts.length).fill(0), droppedPackets: 0 };
+    this.stats = { rxPackets: 0, txPackets: new Array<number>(outputPorts.length).fill(0), droppedPackets: 0, handlerErrors: 0 };
     this.pkts = new Array<RteMbuf>(burst);
     this.perOutput = outputPorts.map(() => new Array<RteMbuf>(burst));
     this.perOutputCount = new Int32Array(outputPorts.length);
@@ -50,9 +52,21 @@ export class CompatForwarder implements Forwarder {
     const outputs = this.outputs;
     for (let i = 0; i < n; i++) {
       const m = this.pkts[i];
-      const length = handler(m.buf, m.data, m.data_len, outputs);
+      let length: number;
+      let fault: unknown = null;
+      try {
+        length = handler(m.buf, m.data, m.data_len, outputs);
+        // an integer 0..buffer size (`>>> 0` turns anything else, NaN, fractions, negatives, non-numbers, into another value)
+        if ((length >>> 0) !== length || length > m.buf.length) {
+          fault = new TinyNfError(`returned length ${typeof length === 'number' ? length : `${typeof length} ${String(length)}`}, not an integer 0..${m.buf.length}`);
+          length = 0;
+        }
+      } catch (e) {
+        fault = e;
+        length = 0;
+      }
       let chosen = 0;
-      if (length > 0 && length <= m.buf.length) {
+      if (length > 0) {
         m.data_len = m.pkt_len = length;
         for (let k = 0; k < this.outputsCount; k++) {
           if (outputs[k] !== 0) {
@@ -68,6 +82,10 @@ export class CompatForwarder implements Forwarder {
       } else if (chosen > 1) {
         shim.rte_mbuf_refcnt_update(m, chosen - 1);
       }
+      if (fault !== null) {
+        if (this.faults.failFast) this.abandon(i + 1, n);
+        this.faults.threw(this.stats, fault); // the packet was freed above; throws with failFast
+      }
     }
     this.stats.rxPackets += n;
     for (let k = 0; k < this.outputsCount; k++) {
@@ -77,5 +95,18 @@ export class CompatForwarder implements Forwarder {
       this.perOutputCount[k] = 0;
     }
     return n;
+  }
+
+  /** Before a fail-fast stop: free the rest of the burst, so the shim is consistent. */
+  private abandon(from: number, n: number): void {
+    for (let i = from; i < n; i++) {
+      this.shim.rte_pktmbuf_free(this.pkts[i]);
+      this.stats.droppedPackets++;
+    }
+    this.stats.rxPackets += n;
+    for (let k = 0; k < this.outputsCount; k++) {
+      if (this.perOutputCount[k] !== 0) this.stats.txPackets[k] += this.shim.rte_eth_tx_burst(this.outputPorts[k], 0, this.perOutput[k], this.perOutputCount[k]);
+      this.perOutputCount[k] = 0;
+    }
   }
 }

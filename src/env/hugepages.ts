@@ -105,7 +105,12 @@ export interface SetupOptions {
   sysfsRoot?: string;
   mountsPath?: string;
   mountPoint?: string;
+  /** Where setup remembers the hugetlbfs mount it made, so `setup hugepages 0` can undo it (default /run/tinynf). */
+  stateDir?: string;
 }
+
+export const DEFAULT_STATE_DIR = '/run/tinynf';
+const MOUNT_MARKER = 'hugetlbfs-mount';
 
 export interface SetupResult {
   readonly previousTotal: number;
@@ -114,6 +119,8 @@ export interface SetupResult {
   readonly mountPoint: string;
   /** True if hugetlbfs was mounted by this call, false if a mount already existed. */
   readonly mounted: boolean;
+  /** With count 0: the mount point setup had made and this call unmounted, if any. */
+  readonly unmounted?: string;
 }
 
 /**
@@ -144,12 +151,29 @@ export function setupHugepages(count: number, options: SetupOptions = {}): Setup
         `try fewer pages or reserve them at boot (hugepages=${count} on the kernel command line)`,
     );
   }
+  const marker = path.join(options.stateDir ?? DEFAULT_STATE_DIR, MOUNT_MARKER);
+  if (count === 0) {
+    // undo: the pool is empty; unmount hugetlbfs if (and only if) an earlier setup mounted it
+    let unmounted: string | undefined;
+    if (fs.existsSync(marker)) {
+      const dir = fs.readFileSync(marker, 'utf8').trim();
+      if (dir !== '' && fs.existsSync(dir) && isHugetlbfs(dir)) {
+        unmount(dir);
+        unmounted = dir;
+      }
+      fs.rmSync(marker, { force: true });
+    }
+    const left = unmounted === undefined ? findHugetlbfsMount(options.mountsPath) : undefined;
+    return { previousTotal, total: pool.total, free: pool.free, mountPoint: unmounted ?? left ?? '', mounted: false, unmounted };
+  }
   let mountPoint = findHugetlbfsMount(options.mountsPath);
   let mounted = false;
   if (mountPoint === undefined) {
     mountPoint = options.mountPoint ?? DEFAULT_HUGETLBFS_MOUNT;
     mountHugetlbfs(mountPoint);
     mounted = true;
+    fs.mkdirSync(path.dirname(marker), { recursive: true });
+    fs.writeFileSync(marker, `${mountPoint}\n`);
   }
   return { previousTotal, total: pool.total, free: pool.free, mountPoint, mounted };
 }

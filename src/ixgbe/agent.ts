@@ -9,6 +9,7 @@ import { DeviceMemory, DeviceRegister } from '../env/device-memory';
 import { Device } from './device';
 import type { Forwarder, ForwarderStats } from './forwarder';
 import type { PacketHandler } from './handler';
+import { HandlerFaults } from './handler-faults';
 import * as R from './registers';
 
 // Constants are module-local `const`s, exported by name below: tsc compiles `export const X` (CommonJS) so that every
@@ -84,6 +85,7 @@ export class Agent implements Forwarder {
   readonly views: readonly DataView[];
   /** The handler's outputs array, reused for every packet and zeroed after each. */
   readonly outputs: Uint8Array;
+  faults: HandlerFaults = new HandlerFaults();
   private readonly rings: Uint32Array[];
   private readonly ring0: Uint32Array;
   private readonly transmitHeads: Uint32Array;
@@ -114,7 +116,7 @@ export class Agent implements Forwarder {
     }
     const layout = this.layout;
     this.outputsCount = layout.rings.length;
-    this.stats = { rxPackets: 0, txPackets: new Array<number>(this.outputsCount).fill(0), droppedPackets: 0, invalidLengths: 0 };
+    this.stats = { rxPackets: 0, txPackets: new Array<number>(this.outputsCount).fill(0), droppedPackets: 0, handlerErrors: 0, invalidLengths: 0 };
     this.rings = layout.rings.map((r) => new Uint32Array(r.buffer, r.byteOffset, RING_SIZE * DESCRIPTOR_WORDS));
     this.ring0 = this.rings[0];
     const heads = layout.transmitHeads;
@@ -143,7 +145,17 @@ export class Agent implements Forwarder {
     while (count < POLL_BUDGET) {
       const slot = this.receive();
       if (slot < 0) break;
-      const length = handler(packets[slot], views[slot], this.receivedLength(slot), outputs);
+      let length: number;
+      try {
+        length = handler(packets[slot], views[slot], this.receivedLength(slot), outputs);
+      } catch (e) {
+        // the packet is dropped (null descriptors, slot recycled in order) before the fault is reported or rethrown
+        outputs.fill(0);
+        this.transmit(0, outputs);
+        count++;
+        this.faults.threw(this.stats, e);
+        continue;
+      }
       this.transmit(length, outputs);
       count++;
     }
@@ -199,8 +211,15 @@ export class Agent implements Forwarder {
    */
   transmit(length: number, outputs: Uint8Array): void {
     const slot = this.processedDelimiter;
-    if (!(length > 0 && length <= BUFFER_BYTES)) {
-      if (length !== 0) this.stats.invalidLengths++;
+    let bad = false;
+    const returned: unknown = length;
+    // an integer 0..BUFFER_BYTES (`>>> 0` turns anything else, NaN, fractions, negatives, non-numbers, into another value)
+    if ((length >>> 0) !== length || length > BUFFER_BYTES || length === 0) {
+      if (length !== 0) {
+        this.stats.invalidLengths++;
+        bad = true;
+      }
+      length = 0;
       outputs.fill(0);
     }
     // Section 7.2.3.2.2 Legacy Transmit Descriptor Format: RS ("report status") makes the NIC write the head back
@@ -221,6 +240,7 @@ export class Agent implements Forwarder {
     this.processedDelimiter = (slot + 1) & RING_MASK;
     if (rs !== 0) this.recycle();
     if (++this.unflushed === FLUSH_PERIOD) this.flush();
+    if (bad) this.faults.badLength(this.stats, returned, BUFFER_BYTES);
   }
 
   /** Write every output's transmit tail: plain stores, after the descriptor stores (assumption ORDERING). */

@@ -6,6 +6,7 @@ import { BufferPool, DEFAULT_POOL_SIZE } from './buffer-pool';
 import { Device } from './device';
 import type { Forwarder, ForwarderStats } from './forwarder';
 import type { PacketHandler } from './handler';
+import { HandlerFaults } from './handler-faults';
 import { POLL_BUDGET } from './agent';
 import { DEFAULT_QUEUE_RING_SIZE, RxQueue, TxQueue } from './queues';
 
@@ -42,6 +43,7 @@ export class FlexibleForwarder implements Forwarder {
   private readonly received: Int32Array;
   private readonly toSend: Int32Array[];
   private readonly toSendCount: Int32Array;
+  faults: HandlerFaults = new HandlerFaults();
 
   constructor(env: Environment, input: Device, outputs: readonly Device[], options: FlexibleOptions = {}) {
     if (outputs.length < 1 || outputs.length > 4) {
@@ -62,6 +64,7 @@ export class FlexibleForwarder implements Forwarder {
       rxPackets: 0,
       txPackets: new Array<number>(outputs.length).fill(0),
       droppedPackets: 0,
+      handlerErrors: 0,
       copies: 0,
       txDropped: 0,
       invalidLengths: 0,
@@ -95,18 +98,40 @@ export class FlexibleForwarder implements Forwarder {
     const outputs = this.outputs;
     for (let i = 0; i < n; i++) {
       const buffer = this.received[i];
-      const length = handler(pool.packets[buffer], pool.views[buffer], pool.lengths[buffer], outputs);
-      this.dispatch(buffer, length, outputs);
+      let length: number;
+      try {
+        length = handler(pool.packets[buffer], pool.views[buffer], pool.lengths[buffer], outputs);
+      } catch (e) {
+        // dropped (freed); the rest of the batch goes on
+        outputs.fill(0);
+        this.dispatch(buffer, 0, outputs);
+        if (this.faults.failFast) this.abandon(i + 1, n);
+        this.faults.threw(this.stats, e); // throws with failFast
+        continue;
+      }
+      if (this.dispatch(buffer, length, outputs)) {
+        if (this.faults.failFast) this.abandon(i + 1, n);
+        this.faults.badLength(this.stats, length, pool.bufferBytes); // throws with failFast
+      }
     }
     for (let k = 0; k < this.outputsCount; k++) this.send(k);
     return n;
   }
 
-  /** Put `buffer` in the batch of every chosen output (copying for the second and later ones), or free it. */
-  private dispatch(buffer: number, length: number, outputs: Uint8Array): void {
+  /**
+   * Put `buffer` in the batch of every chosen output (copying for the second and later ones), or free it. Returns
+   * true if `length` was not an integer 0..buffer size (the packet is then dropped).
+   */
+  private dispatch(buffer: number, length: number, outputs: Uint8Array): boolean {
     const pool = this.pool;
-    if (!(length > 0 && length <= pool.bufferBytes)) {
-      if (length !== 0) this.stats.invalidLengths++;
+    let bad = false;
+    // an integer 0..bufferBytes (`>>> 0` turns anything else, NaN, fractions, negatives, non-numbers, into another value)
+    if ((length >>> 0) !== length || length > pool.bufferBytes || length === 0) {
+      if (length !== 0) {
+        this.stats.invalidLengths++;
+        bad = true;
+      }
+      length = 0;
       outputs.fill(0);
     }
     pool.lengths[buffer] = length;
@@ -129,6 +154,16 @@ export class FlexibleForwarder implements Forwarder {
     }
     if (!used) {
       pool.free(buffer);
+      this.stats.droppedPackets++;
+    }
+    return bad;
+  }
+
+  /** Before a fail-fast stop: send what was decided, free the batch's packets from `from` on (dropped). */
+  private abandon(from: number, n: number): void {
+    for (let k = 0; k < this.outputsCount; k++) this.send(k);
+    for (let i = from; i < n; i++) {
+      this.pool.free(this.received[i]);
       this.stats.droppedPackets++;
     }
   }

@@ -2,6 +2,7 @@
 // NF handlers on them: the testbed, the CLI, the benchmarks.
 import { TinyNfError } from '../env/environment';
 import type { PacketHandler } from './handler';
+import type { HandlerFaults } from './handler-faults';
 
 export interface ForwarderStats {
   /** Packets taken from the input queue. */
@@ -10,6 +11,8 @@ export interface ForwarderStats {
   readonly txPackets: number[];
   /** Packets the handler dropped (no output chosen, or an invalid length). */
   droppedPackets: number;
+  /** Packets whose handler threw or returned a bad length (dropped, also in droppedPackets): see handler-faults.ts. */
+  handlerErrors: number;
 }
 
 export interface Forwarder {
@@ -18,6 +21,8 @@ export interface Forwarder {
   readonly stats: ForwarderStats;
   /** Number of outputs (the length of the handler's `outputs` array). */
   readonly outputsCount: number;
+  /** What happens when the handler throws or returns a bad length (the program sets it; default: drop and report once). */
+  faults: HandlerFaults;
 }
 
 /** Options of the run loop (TinyNF's tn_net_run). */

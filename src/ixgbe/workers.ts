@@ -8,8 +8,8 @@ import { Agent, AgentLayout, AgentStats, MAX_OUTPUTS } from './agent';
 
 /** Index of the stop flag in the control array. */
 export const CONTROL_STOP = 0;
-/** Per agent: rxPackets, droppedPackets, invalidLengths, then txPackets of each of MAX_OUTPUTS outputs. */
-export const STATS_PER_AGENT = 3 + MAX_OUTPUTS;
+/** Per agent: rxPackets, droppedPackets, invalidLengths, handlerErrors, then txPackets of each of MAX_OUTPUTS outputs. */
+export const STATS_PER_AGENT = 4 + MAX_OUTPUTS;
 
 export interface AgentWorkerData {
   readonly layouts: readonly AgentLayout[];
@@ -35,7 +35,8 @@ export function publishStats(stats: Float64Array, agents: readonly Agent[]): voi
     stats[base] = s.rxPackets;
     stats[base + 1] = s.droppedPackets;
     stats[base + 2] = s.invalidLengths;
-    for (let k = 0; k < s.txPackets.length; k++) stats[base + 3 + k] = s.txPackets[k];
+    stats[base + 3] = s.handlerErrors;
+    for (let k = 0; k < s.txPackets.length; k++) stats[base + 4 + k] = s.txPackets[k];
   }
 }
 
@@ -98,7 +99,8 @@ export class AgentWorker {
         rxPackets: this.statsArray[base],
         droppedPackets: this.statsArray[base + 1],
         invalidLengths: this.statsArray[base + 2],
-        txPackets: Array.from(this.statsArray.subarray(base + 3, base + 3 + layout.rings.length)),
+        handlerErrors: this.statsArray[base + 3],
+        txPackets: Array.from(this.statsArray.subarray(base + 4, base + 4 + layout.rings.length)),
       };
     });
   }

@@ -19,7 +19,8 @@
 import { TinyNfError } from '../env/environment';
 import { MAX_OUTPUTS } from '../ixgbe/agent';
 import type { PacketHandler } from '../ixgbe/handler';
-import type { NfDefinition } from './config';
+import { NfDefinition, defineNf } from './config';
+import { schema } from './schema';
 import { FlowTable } from './lib/flow-table';
 import { ETH_HEADER } from './lib/packet';
 import type { NetworkFunction, NfContext } from './network-function';
@@ -247,15 +248,23 @@ export function parseBridgeConfig(raw: unknown): BridgeConfig {
   return { capacity, expiryNs, static: statics };
 }
 
-export const BRIDGE_DEFINITION: NfDefinition<BridgeConfig> = {
+const BRIDGE_CONFIG = schema.object({
+  capacity: schema.integer({ min: 1, max: 1 << 24, default: BRIDGE_DEFAULTS.capacity, describe: 'learned MAC addresses at most' }),
+  expiryNs: schema.number({ positive: true, default: BRIDGE_DEFAULTS.expiryNs, describe: 'forget MAC addresses idle this long (ns)' }),
+  static: schema.list(schema.object({ mac: schema.string({ describe: 'a unicast MAC address' }), port: schema.integer({ min: 0, max: BRIDGE_MAX_PORTS - 1, describe: 'the port it lives behind' }) }), {
+    default: [],
+    describe: 'MACs pinned to ports',
+  }),
+});
+
+export const BRIDGE_DEFINITION: NfDefinition<BridgeConfig> = defineNf({
   name: 'bridge',
   description: 'learning Ethernet bridge: MAC learning with expiry, static entries, flooding of unknown and group destinations, no hairpin',
-  defaults: BRIDGE_DEFAULTS,
-  parseConfig: parseBridgeConfig,
+  config: BRIDGE_CONFIG,
+  // the schema checks the fields' types; parseBridgeConfig the MACs (unicast, no duplicates)
+  check: (c) => parseBridgeConfig(c),
+  // one host behind each port, talking to the other: both are learned and frames are forwarded, not flooded
+  traffic: (port) => (port === 0 ? { srcMac: '02:00:00:00:00:01', dstMac: '02:00:00:00:00:02' } : { srcMac: '02:00:00:00:00:02', dstMac: '02:00:00:00:00:01' }),
   create: createBridge,
-  flags: {
-    capacity: { configKey: 'capacity', type: 'number', describe: 'learned MAC addresses at most' },
-    'expiry-ns': { configKey: 'expiryNs', type: 'number', describe: 'forget MAC addresses idle this long (ns)' },
-  },
-  capacity: (c: BridgeConfig) => c.capacity,
-};
+  capacity: (c) => c.capacity,
+});

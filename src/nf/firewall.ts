@@ -14,26 +14,22 @@
 // Time is the NF context's clock (a CoarseClock refreshed once per round of polls), read once per packet.
 import { TinyNfError } from '../env/environment';
 import type { PacketHandler } from '../ixgbe/handler';
-import type { NfDefinition } from './config';
+import { defineNf } from './config';
+import { Infer, schema } from './schema';
 import { FlowTable } from './lib/flow-table';
 import { QuotaLink, SourceQuota } from './lib/source-quota';
 import { ETHERTYPE_IPV4, ETH_HEADER, ETH_TYPE, IP_DST, IP_FLAGS_FRAGMENT, IP_PROTOCOL, IP_PROTO_TCP, IP_PROTO_UDP, IP_SRC, IP_TOTAL_LENGTH, ipv4HeaderLength } from './lib/packet';
 import type { NetworkFunction, NfContext } from './network-function';
 
-export interface FirewallConfig {
-  /** Flows tracked at most. */
-  capacity: number;
-  /** Idle time after which a flow is forgotten, ns. */
-  expiryNs: number;
-  /** Flows one LAN source address may hold at most (0 = no limit): one host cannot fill the table for the others. */
-  maxFlowsPerSource: number;
-}
+export const FIREWALL_CONFIG = schema.object({
+  capacity: schema.integer({ min: 1, max: 1 << 24, default: 65_536, describe: 'flows tracked at most' }),
+  expiryNs: schema.number({ positive: true, default: 10_000_000_000, describe: 'forget flows idle this long (ns)' }),
+  maxFlowsPerSource: schema.integer({ min: 0, max: 1 << 24, default: 0, describe: 'flows one LAN source address may hold at once (0: no limit)' }),
+});
 
-export const FIREWALL_DEFAULTS: FirewallConfig = {
-  capacity: 65_536,
-  expiryNs: 10_000_000_000,
-  maxFlowsPerSource: 0,
-};
+export type FirewallConfig = Infer<typeof FIREWALL_CONFIG>;
+
+export const FIREWALL_DEFAULTS: FirewallConfig = FIREWALL_CONFIG.parse({}, '');
 
 const IP_PROTO_ICMP = 1;
 /** ICMP types (RFC 792). */
@@ -161,39 +157,12 @@ export function createFirewall(config: FirewallConfig, ctx: NfContext): NetworkF
   };
 }
 
-export function parseFirewallConfig(raw: unknown): FirewallConfig {
-  if (raw === undefined || raw === null) raw = {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new TinyNfError('firewall config must be a JSON object');
-  const known = Object.keys(FIREWALL_DEFAULTS);
-  for (const k of Object.keys(raw as object)) {
-    if (!known.includes(k)) throw new TinyNfError(`firewall config: unknown field '${k}' (known: ${known.join(', ')})`);
-  }
-  const merged: Record<string, unknown> = { ...FIREWALL_DEFAULTS, ...(raw as object) };
-  const capacity = merged.capacity;
-  if (typeof capacity !== 'number' || !Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 24) {
-    throw new TinyNfError(`firewall config: capacity must be a whole number 1..${1 << 24}, got ${JSON.stringify(capacity)}`);
-  }
-  const expiryNs = merged.expiryNs;
-  if (typeof expiryNs !== 'number' || !Number.isFinite(expiryNs) || expiryNs <= 0) {
-    throw new TinyNfError(`firewall config: expiryNs must be a positive number of nanoseconds, got ${JSON.stringify(expiryNs)}`);
-  }
-  const maxFlowsPerSource = merged.maxFlowsPerSource;
-  if (typeof maxFlowsPerSource !== 'number' || !Number.isInteger(maxFlowsPerSource) || maxFlowsPerSource < 0) {
-    throw new TinyNfError(`firewall config: maxFlowsPerSource must be a whole number >= 0 (0: no limit), got ${JSON.stringify(maxFlowsPerSource)}`);
-  }
-  return { capacity, expiryNs, maxFlowsPerSource };
-}
-
-export const FIREWALL_DEFINITION: NfDefinition<FirewallConfig> = {
+export const FIREWALL_DEFINITION = defineNf({
   name: 'firewall',
   description: 'stateful firewall: flows opened from LAN (port 0) are let back from WAN (port 1); everything else from WAN is dropped',
-  defaults: FIREWALL_DEFAULTS,
-  parseConfig: parseFirewallConfig,
+  config: FIREWALL_CONFIG,
   create: createFirewall,
-  flags: {
-    capacity: { configKey: 'capacity', type: 'number', describe: 'flows tracked at most' },
-    'expiry-ns': { configKey: 'expiryNs', type: 'number', describe: 'forget flows idle this long (ns)' },
-    'max-flows-per-source': { configKey: 'maxFlowsPerSource', type: 'number', describe: 'flows one LAN address may hold (0: no limit)' },
-  },
-  capacity: (c: FirewallConfig) => c.capacity,
-};
+  capacity: (c) => c.capacity,
+  // WAN traffic = the replies of LAN's flows (10.1.0.1:80 -> 10.0.0.1+k:1024), so they pass (passed_in)
+  traffic: (port) => (port === 1 ? { srcPort: 80, dstPort: 1024 } : {}),
+});

@@ -2,9 +2,9 @@
 // `tinynf run <nf>`, examples and benchmarks look NFs up here.
 import * as fs from 'fs';
 import { TinyNfError } from '../env/environment';
-import { NfDefinition, noConfig, numericConfig } from './config';
-import { POLICER_DEFAULTS, PolicerConfig, createPolicer } from './policer';
-import { createMacRewrite, createNop } from './simple';
+import type { NfDefinition } from './config';
+import { POLICER_DEFINITION } from './policer';
+import { MACREWRITE_DEFINITION, NOP_DEFINITION } from './simple';
 import { TUNNEL_DEFINITION } from './tunnel';
 import { NAT_DEFINITION } from './nat';
 import { FIREWALL_DEFINITION } from './firewall';
@@ -12,40 +12,14 @@ import { MACLOOKUP_DEFINITION } from './maclookup';
 import { BRIDGE_DEFINITION } from './bridge';
 import { LB_DEFINITION } from './lb';
 
-export type { NfDefinition, NfFlag } from './config';
+export type { NfDefinition, NfFlag, NfModule } from './config';
+export { defineNf } from './config';
 
+/** The built-in NFs, each defined with defineNf (src/nf/config.ts) as a user's NF module is. */
 export const NETWORK_FUNCTIONS: Record<string, NfDefinition> = {
-  nop: {
-    name: 'nop',
-    description: 'forward every packet unchanged to the other port',
-    defaults: {},
-    parseConfig: (raw) => noConfig('nop', raw),
-    create: createNop,
-    flags: {},
-  },
-  macrewrite: {
-    name: 'macrewrite',
-    description: "TinyNF's benchmark NF: dst MAC 00:00:00:00:00:01, src MAC 0, forward to the other port",
-    defaults: {},
-    parseConfig: (raw) => noConfig('macrewrite', raw),
-    create: createMacRewrite,
-    flags: {},
-  },
-  policer: {
-    name: 'policer',
-    description: 'per-destination-IPv4 token bucket on WAN (port 1) -> LAN (port 0); LAN -> WAN passes',
-    defaults: POLICER_DEFAULTS,
-    parseConfig: (raw) => numericConfig<PolicerConfig>('policer', POLICER_DEFAULTS, raw, ['capacity', 'maxFlowsPerSource']),
-    create: createPolicer,
-    flags: {
-      rate: { configKey: 'rate', type: 'number', describe: 'bytes per second per destination' },
-      burst: { configKey: 'burst', type: 'number', describe: 'bucket size in bytes per destination' },
-      capacity: { configKey: 'capacity', type: 'number', describe: 'destinations tracked at most' },
-      'expiry-ns': { configKey: 'expiryNs', type: 'number', describe: 'forget destinations idle this long (ns)' },
-      'max-flows-per-source': { configKey: 'maxFlowsPerSource', type: 'number', describe: 'destinations one WAN address may add (default 0: no limit)' },
-    },
-    capacity: (c: PolicerConfig) => c.capacity,
-  },
+  nop: NOP_DEFINITION,
+  macrewrite: MACREWRITE_DEFINITION,
+  policer: POLICER_DEFINITION,
   tunnel: TUNNEL_DEFINITION,
   nat: NAT_DEFINITION,
   firewall: FIREWALL_DEFINITION,

@@ -26,7 +26,8 @@
 //   addressed elsewhere), no_backend (every backend was removed).
 import { TinyNfError } from '../env/environment';
 import type { PacketHandler } from '../ixgbe/handler';
-import type { NfDefinition } from './config';
+import { NfDefinition, defineNf } from './config';
+import { Infer, schema } from './schema';
 import { checksumReplace32, ipv4HeaderChecksumValid, udpChecksumField } from './lib/checksum';
 import { FlowTable, keyedHash, parseSecret, randomSecret } from './lib/flow-table';
 import { MaglevPermutation, isPrime, permutationOf, populate } from './lib/maglev';
@@ -482,20 +483,24 @@ export function parseLbConfig(raw: unknown): LbConfig {
   return config;
 }
 
-export const LB_DEFINITION: NfDefinition<LbConfig> = {
+const LB_CONFIG = schema.object({
+  tableSize: schema.integer({ min: 2, max: LB_MAX_TABLE_SIZE, default: LB_DEFAULTS.tableSize, describe: 'Maglev lookup-table size (a prime; 65537)' }),
+  capacity: schema.integer({ min: 1, max: 1 << 24, default: LB_DEFAULTS.capacity, describe: 'connections tracked at most' }),
+  expiryNs: schema.number({ positive: true, default: LB_DEFAULTS.expiryNs, describe: 'forget connections idle this long (ns)' }),
+  maxBackends: schema.integer({ min: 1, max: 65_535, default: LB_DEFAULTS.maxBackends, describe: 'backends at most (run-time additions included)' }),
+  // kept in text form (LbConfig.vip); validated by parseLbConfig
+  vip: schema.optional(schema.string({ describe: 'virtual IPv4 address served (others dropped); needed for NAT-mode backends' })),
+  secret: schema.optional(schema.string({ describe: 'key of the flow hash, 32 hex digits (LBs that must agree share it; default: random per process)' })),
+  seed: schema.optional(schema.integer({ min: 0, max: 0xffffffff, describe: 'a 32-bit key of the flow hash instead of --secret (weaker)' })),
+  backends: schema.custom('list of { name, mac [, ip] }', (raw) => raw, { default: LB_DEFAULTS.backends, describe: 'the backends (NAT mode when they have an ip)' }),
+});
+
+export const LB_DEFINITION: NfDefinition<LbConfig> = defineNf({
   name: 'lb',
   description: 'Maglev load balancer: clients on port 0, backends behind port 1 (dst MAC rewritten), connection tracking, runtime backend changes',
-  defaults: LB_DEFAULTS,
-  parseConfig: parseLbConfig,
-  create: createLb,
-  flags: {
-    'table-size': { configKey: 'tableSize', type: 'number', describe: 'Maglev lookup-table size (a prime; 65537)' },
-    capacity: { configKey: 'capacity', type: 'number', describe: 'connections tracked at most' },
-    'expiry-ns': { configKey: 'expiryNs', type: 'number', describe: 'forget connections idle this long (ns)' },
-    'max-backends': { configKey: 'maxBackends', type: 'number', describe: 'backends at most (run-time additions included)' },
-    vip: { configKey: 'vip', type: 'string', describe: 'virtual IPv4 address served (others dropped); needed for NAT-mode backends' },
-    secret: { configKey: 'secret', type: 'string', describe: 'key of the flow hash, 32 hex digits (LBs that must agree share it; default: random per process)' },
-    seed: { configKey: 'seed', type: 'number', describe: 'a 32-bit key of the flow hash instead of --secret (weaker)' },
-  },
-  capacity: (c: LbConfig) => c.capacity,
-};
+  config: LB_CONFIG,
+  // the schema checks each field's type; parseLbConfig the backends' structure and the relations between fields
+  check: (c) => parseLbConfig(c) as unknown as Infer<typeof LB_CONFIG>,
+  create: (c, ctx) => createLb(c as unknown as LbConfig, ctx),
+  capacity: (c) => c.capacity,
+}) as unknown as NfDefinition<LbConfig>;

@@ -13,16 +13,18 @@
 // - the source MAC is left as it is (TinyNF's code writes only bytes 0..5).
 // Frames shorter than 12 bytes (no source MAC) are dropped and counted (runt), as macrewrite does.
 import type { PacketHandler } from '../ixgbe/handler';
-import { NfDefinition, numericConfig } from './config';
+import { defineNf } from './config';
+import { Infer, schema } from './schema';
 import type { NetworkFunction, NfContext } from './network-function';
 import { otherPorts } from './simple';
 
-export interface MacLookupConfig {
-  /** table[n] = (n * multiplier) mod 256 (TinyNF: 123). */
-  multiplier: number;
-}
+export const MACLOOKUP_CONFIG = schema.object({
+  multiplier: schema.integer({ positive: true, default: 123, describe: 'table[n] = (n * multiplier) mod 256 (TinyNF: 123)' }),
+});
 
-export const MACLOOKUP_DEFAULTS: MacLookupConfig = { multiplier: 123 };
+export type MacLookupConfig = Infer<typeof MACLOOKUP_CONFIG>;
+
+export const MACLOOKUP_DEFAULTS: MacLookupConfig = MACLOOKUP_CONFIG.parse({}, '');
 
 /** 2^16 one-byte entries: indexed by two source MAC bytes. */
 export const MACLOOKUP_TABLE_SIZE = 1 << 16;
@@ -67,16 +69,9 @@ export function createMacLookup(config: MacLookupConfig, ctx: NfContext): Networ
   };
 }
 
-export const MACLOOKUP_DEFINITION: NfDefinition<MacLookupConfig> = {
+export const MACLOOKUP_DEFINITION = defineNf({
   name: 'maclookup',
   description: "TinyNF's lookup benchmark NF: each dst MAC byte from a 64 KiB table indexed by two src MAC bytes, forward to the other port",
-  defaults: MACLOOKUP_DEFAULTS,
-  parseConfig: (raw) => {
-    const c = numericConfig<MacLookupConfig>('maclookup', MACLOOKUP_DEFAULTS, raw, ['multiplier']);
-    return c;
-  },
+  config: MACLOOKUP_CONFIG,
   create: createMacLookup,
-  flags: {
-    multiplier: { configKey: 'multiplier', type: 'number', describe: 'table[n] = (n * multiplier) mod 256 (TinyNF: 123)' },
-  },
-};
+});

@@ -20,35 +20,27 @@
 // Time is the NF context's clock (a CoarseClock refreshed once per round of polls), read once per packet.
 import { TinyNfError } from '../env/environment';
 import type { PacketHandler } from '../ixgbe/handler';
-import type { NfDefinition } from './config';
+import { defineNf } from './config';
+import { Infer, ipv4Text, schema } from './schema';
 import { checksumReplace16, checksumReplaceAddressPort, checksumReplace32, ipv4HeaderChecksumValid, udpChecksumField } from './lib/checksum';
 import { FlowTable, keyedHash, randomSecret } from './lib/flow-table';
 import { QuotaLink, SourceQuota } from './lib/source-quota';
 import { ETHERTYPE_IPV4, ETH_HEADER, ETH_TYPE, IP_CHECKSUM, IP_DST, IP_FLAGS_FRAGMENT, IP_PROTOCOL, IP_PROTO_TCP, IP_PROTO_UDP, IP_SRC, IP_TOTAL_LENGTH, ipv4HeaderLength } from './lib/packet';
 import type { NetworkFunction, NfContext } from './network-function';
 
-export interface NatConfig {
-  /** The address LAN hosts appear as on the WAN. */
-  externalIp: string;
-  /** External ports (and ICMP echo identifiers) allocated: startPort..endPort inclusive. */
-  startPort: number;
-  endPort: number;
-  /** Mappings at most (the flow table's capacity). */
-  capacity: number;
-  /** Idle time after which a mapping expires, ns. */
-  expiryNs: number;
-  /** External ports (mappings) one LAN host may hold at most (0 = no limit). */
-  maxPortsPerHost: number;
-}
+export const NAT_CONFIG = schema.object({
+  externalIp: schema.ipv4({ default: '10.1.0.1', describe: 'the external IPv4 address LAN hosts appear as' }), // wan's gateway in docs/lab.md
+  startPort: schema.port({ min: 1, default: 1024, describe: 'first external port (and ICMP identifier) allocated' }), // above the well-known ports
+  endPort: schema.port({ min: 1, default: 65535, describe: 'last external port allocated' }),
+  capacity: schema.integer({ min: 1, max: 1 << 24, default: 65_536, describe: 'mappings at most' }),
+  expiryNs: schema.number({ positive: true, default: 10_000_000_000, describe: 'forget mappings idle this long (ns)' }), // 10 s as our other NFs
+  maxPortsPerHost: schema.integer({ min: 0, max: 65535, default: 0, describe: 'external ports one LAN host may hold at once (0: no limit)' }),
+});
 
-export const NAT_DEFAULTS: NatConfig = {
-  externalIp: '10.1.0.1', // the NF's address in the lab of docs/lab.md (wan's gateway)
-  startPort: 1024, // above the well-known ports
-  endPort: 65535,
-  capacity: 65_536,
-  expiryNs: 10_000_000_000, // Vigor's NAT expiry time is a parameter; 10 s as our other NFs
-  maxPortsPerHost: 0,
-};
+export type NatConfig = Infer<typeof NAT_CONFIG>;
+
+/** The defaults of every field (NAT_CONFIG). */
+export const NAT_DEFAULTS: NatConfig = NAT_CONFIG.parse({}, '');
 
 export const IP_PROTO_ICMP = 1;
 /** ICMP types (RFC 792). */
@@ -71,7 +63,7 @@ const PORT_COUNTERS = 4096;
 
 export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
   if (ctx.ports !== 2) throw new TinyNfError(`the nat has two ports (LAN 0, WAN 1), got ${ctx.ports}`);
-  const externalIp = parseIpv4(config.externalIp, 'externalIp');
+  const externalIp = config.externalIp;
   const startPort = config.startPort;
   const portCount = config.endPort - config.startPort + 1;
   const expiryNs = config.expiryNs;
@@ -354,56 +346,17 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
 
 // ---- configuration ----
 
-function parseIpv4(text: unknown, field: string): number {
-  const m = typeof text === 'string' ? /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text) : null;
-  const p = m === null ? [] : m.slice(1).map(Number);
-  if (m === null || p.some((x) => x > 255)) throw new TinyNfError(`nat config: ${field} must be a dotted IPv4 address like 10.1.0.1, got ${JSON.stringify(text)}`);
-  return ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0;
-}
-
-function integerIn(value: unknown, field: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new TinyNfError(`nat config: ${field} must be a whole number ${min}..${max}, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
-const CONFIG_FIELDS = ['externalIp', 'startPort', 'endPort', 'capacity', 'expiryNs', 'maxPortsPerHost'] as const;
-
-export function parseNatConfig(raw: unknown): NatConfig {
-  if (raw === undefined || raw === null) raw = {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new TinyNfError('nat config must be a JSON object');
-  for (const k of Object.keys(raw as object)) {
-    if (!(CONFIG_FIELDS as readonly string[]).includes(k)) throw new TinyNfError(`nat config: unknown field '${k}' (known: ${CONFIG_FIELDS.join(', ')})`);
-  }
-  const merged: Record<string, unknown> = { ...NAT_DEFAULTS, ...(raw as object) };
-  parseIpv4(merged.externalIp, 'externalIp');
-  const startPort = integerIn(merged.startPort, 'startPort', 1, 65535);
-  const endPort = integerIn(merged.endPort, 'endPort', 1, 65535);
-  if (endPort < startPort) throw new TinyNfError(`nat config: endPort (${endPort}) must not be below startPort (${startPort})`);
-  const capacity = integerIn(merged.capacity, 'capacity', 1, 1 << 24);
-  const expiryNs = merged.expiryNs;
-  if (typeof expiryNs !== 'number' || !Number.isFinite(expiryNs) || expiryNs <= 0) {
-    throw new TinyNfError(`nat config: expiryNs must be a positive number of nanoseconds, got ${JSON.stringify(expiryNs)}`);
-  }
-  const maxPortsPerHost = integerIn(merged.maxPortsPerHost, 'maxPortsPerHost', 0, 65535);
-  return { externalIp: merged.externalIp as string, startPort, endPort, capacity, expiryNs, maxPortsPerHost };
-}
-
-export const NAT_DEFINITION: NfDefinition<NatConfig> = {
+export const NAT_DEFINITION = defineNf({
   name: 'nat',
   description: 'NAPT (RFC 3022): LAN (port 0) TCP/UDP/ICMP echo leave from the external IPv4 address and an allocated port; WAN (port 1) traffic passes only for known mappings',
-  defaults: NAT_DEFAULTS,
-  parseConfig: parseNatConfig,
-  create: createNat,
-  flags: {
-    'external-ip': { configKey: 'externalIp', type: 'string', describe: 'the external IPv4 address LAN hosts appear as' },
-    'start-port': { configKey: 'startPort', type: 'number', describe: 'first external port (and ICMP identifier) allocated' },
-    'end-port': { configKey: 'endPort', type: 'number', describe: 'last external port allocated' },
-    capacity: { configKey: 'capacity', type: 'number', describe: 'mappings at most' },
-    'expiry-ns': { configKey: 'expiryNs', type: 'number', describe: 'forget mappings idle this long (ns)' },
-    'max-ports-per-host': { configKey: 'maxPortsPerHost', type: 'number', describe: 'external ports one LAN host may hold (0: no limit)' },
+  config: NAT_CONFIG,
+  check: (c) => {
+    if (c.endPort < c.startPort) throw new TinyNfError(`endPort (${c.endPort}) must not be below startPort (${c.startPort})`);
   },
+  create: createNat,
+  // WAN traffic = replies of LAN's flows (10.1.0.1:80 -> externalIp:startPort+k): the NAT allocates external ports
+  // from startPort in order, so they match mappings (translated_in)
+  traffic: (port, c) => (port === 1 ? { srcIp: '10.1.0.1', srcPort: 80, dstIp: ipv4Text(c.externalIp), dstPort: c.startPort, vary: ['dstPort'] } : {}),
   /** Concurrent mappings possible: the table's capacity or the number of external ports, whichever is smaller. */
-  capacity: (c: NatConfig) => Math.min(c.capacity, c.endPort - c.startPort + 1),
-};
+  capacity: (c) => Math.min(c.capacity, c.endPort - c.startPort + 1),
+});

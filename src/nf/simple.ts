@@ -1,6 +1,7 @@
 // The TinyNF benchmark functions: nop (forward unchanged) and macrewrite (dst MAC 00:00:00:00:00:01, src MAC 0).
 import type { PacketHandler } from '../ixgbe/handler';
 import type { NetworkFunction, NfContext } from './network-function';
+import { defineNf } from './config';
 
 /** Port i forwards to the "next" port; for two ports, 0 <-> 1. */
 export function otherPorts(ports: number): number[][] {
@@ -42,3 +43,11 @@ export function createMacRewrite(_config: Record<string, never>, ctx: NfContext)
     counters: () => ({ runt }),
   };
 }
+
+export const NOP_DEFINITION = defineNf({ name: 'nop', description: 'forward every packet unchanged to the other port', create: createNop });
+
+export const MACREWRITE_DEFINITION = defineNf({
+  name: 'macrewrite',
+  description: "TinyNF's benchmark NF: dst MAC 00:00:00:00:00:01, src MAC 0, forward to the other port",
+  create: createMacRewrite,
+});

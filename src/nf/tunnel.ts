@@ -13,7 +13,8 @@
 // No allocation per packet: the FIB, the outer header templates and the counters are allocated at creation.
 import { TinyNfError } from '../env/environment';
 import type { PacketHandler } from '../ixgbe/handler';
-import type { NfDefinition } from './config';
+import { NfDefinition, defineNf } from './config';
+import { Infer, schema } from './schema';
 import {
   ENCAP_GRE,
   ENCAP_IPIP,
@@ -537,18 +538,30 @@ export function parseTunnelConfig(raw: unknown): TunnelConfig {
   return config;
 }
 
-export const TUNNEL_DEFINITION: NfDefinition<TunnelConfig> = {
+const TUNNEL_CONFIG = schema.object({
+  keyOffset: schema.integer({ min: 0, max: MAX_KEY_END - 1, default: TUNNEL_DEFAULTS.keyOffset, describe: 'FIB key: byte offset in the LAN frame' }),
+  keyLength: schema.integer({ min: 1, max: MAX_KEY_BYTES, default: TUNNEL_DEFAULTS.keyLength, describe: 'FIB key: length in bytes (1..16)' }),
+  // addresses kept in text form (TunnelConfig); validated by parseTunnelConfig
+  localIp: schema.string({ default: TUNNEL_DEFAULTS.localIp, describe: 'local tunnel endpoint IPv4 (outer source, decapsulation destination)' }),
+  mtu: schema.integer({ min: 68, max: TUNNEL_MAX_MTU, default: TUNNEL_DEFAULTS.mtu, describe: 'largest outer IPv4 packet; larger encapsulations are dropped' }),
+  capacity: schema.integer({ min: 1, max: 1 << 24, default: TUNNEL_DEFAULTS.capacity, describe: 'FIB entries at most' }),
+  passNonTunnel: schema.boolean({ default: TUNNEL_DEFAULTS.passNonTunnel, describe: 'pass non-tunnel WAN traffic to LAN instead of dropping it' }),
+  innerSrcMac: schema.custom('MAC address', (raw) => raw, { default: TUNNEL_DEFAULTS.innerSrcMac, describe: 'source MAC of decapsulated GRE/IPIP packets' }),
+  innerDstMac: schema.custom('MAC address', (raw) => raw, { default: TUNNEL_DEFAULTS.innerDstMac, describe: 'destination MAC of decapsulated GRE/IPIP packets' }),
+  vnis: schema.optional(schema.custom('list of VNI', (raw) => raw, { describe: 'VNIs accepted on decapsulation (default: those of the FIB)' })),
+  greKeys: schema.optional(schema.custom('list of GRE key', (raw) => raw, { describe: 'GRE keys accepted on decapsulation (default: those of the FIB)' })),
+  fib: schema.custom('list of FIB entries', (raw) => raw, { default: TUNNEL_DEFAULTS.fib, describe: 'key (hex) -> encapsulation entries' }),
+});
+
+export const TUNNEL_DEFINITION: NfDefinition<TunnelConfig> = defineNf({
   name: 'tunnel',
   description: 'overlay endpoint: LAN (port 0) frames encapsulated (VXLAN, GRE, GRE-TAP, IPIP) by a protocol-independent FIB; WAN tunnel traffic decapsulated',
-  defaults: TUNNEL_DEFAULTS,
-  parseConfig: parseTunnelConfig,
-  create: createTunnel,
-  flags: {
-    'local-ip': { configKey: 'localIp', type: 'string', describe: 'local tunnel endpoint IPv4 (outer source, decapsulation destination)' },
-    mtu: { configKey: 'mtu', type: 'number', describe: 'largest outer IPv4 packet; larger encapsulations are dropped' },
-    'key-offset': { configKey: 'keyOffset', type: 'number', describe: 'FIB key: byte offset in the LAN frame' },
-    'key-length': { configKey: 'keyLength', type: 'number', describe: 'FIB key: length in bytes (1..16)' },
-    capacity: { configKey: 'capacity', type: 'number', describe: 'FIB entries at most' },
-    'pass-non-tunnel': { configKey: 'passNonTunnel', type: 'boolean', describe: 'pass non-tunnel WAN traffic to LAN instead of dropping it' },
+  config: TUNNEL_CONFIG,
+  // the schema checks each field's type; parseTunnelConfig the FIB's structure and the relations between fields
+  check: (c) => {
+    const raw: Record<string, unknown> = { ...c };
+    for (const k of Object.keys(raw)) if (raw[k] === undefined) delete raw[k];
+    return parseTunnelConfig(raw) as unknown as Infer<typeof TUNNEL_CONFIG>;
   },
-};
+  create: (c, ctx) => createTunnel(c as unknown as TunnelConfig, ctx),
+}) as unknown as NfDefinition<TunnelConfig>;

@@ -112,12 +112,24 @@ describeAsRoot('tinynf setup hugepages (temporary sysfs root)', () => {
     fs.writeFileSync(mounts, 'sysfs /sys sysfs rw 0 0\n');
     const mountPoint = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tinynf-mnt-')), 'huge');
     try {
-      const r = tinynf('setup', 'hugepages', '4', '--sysfs-root', sys.root, '--mounts', mounts, '--mount-point', mountPoint);
+      const state = path.join(path.dirname(mountPoint), 'state');
+      const r = tinynf('setup', 'hugepages', '4', '--sysfs-root', sys.root, '--mounts', mounts, '--mount-point', mountPoint, '--state-dir', state);
       expect(r.stderr).toBe('');
       expect(r.stdout).toBe(`huge pages (2 MiB): 4 -> 4 reserved, 4 free\nhugetlbfs: mounted at ${mountPoint} (pagesize=2M)\n`);
       expect(fs.statfsSync(mountPoint).type).toBe(HUGETLBFS_MAGIC);
       const line = fs.readFileSync('/proc/mounts', 'utf8').split('\n').find((l) => l.split(' ')[1] === mountPoint);
       expect(line).toMatch(/ hugetlbfs .*pagesize=2M/);
+      // undo: 0 frees the pool and unmounts what setup mounted
+      fs.writeFileSync(mounts, `sysfs /sys sysfs rw 0 0\n${line}\n`);
+      const undo = tinynf('setup', 'hugepages', '0', '--sysfs-root', sys.root, '--mounts', mounts, '--state-dir', state);
+      expect(undo.stderr).toBe('');
+      // (the fake sysfs' free_hugepages is a plain file: it does not follow nr_hugepages)
+      expect(undo.stdout).toMatch(/^huge pages \(2 MiB\): 4 -> 0 reserved, \d+ free\n/);
+      expect(undo.stdout.split('\n')[1]).toBe(`hugetlbfs: unmounted ${mountPoint} (tinynf setup had mounted it)`);
+      expect(fs.statfsSync(mountPoint).type).not.toBe(HUGETLBFS_MAGIC);
+      // a mount setup did not make is left alone
+      const again = tinynf('setup', 'hugepages', '0', '--sysfs-root', sys.root, '--mounts', mounts, '--state-dir', state);
+      expect(again.stdout).toMatch(/hugetlbfs: left mounted at .* \(tinynf setup did not mount it\)\n$/);
     } finally {
       if (fs.existsSync(mountPoint) && fs.statfsSync(mountPoint).type === HUGETLBFS_MAGIC) unmount(mountPoint);
       fs.rmSync(path.dirname(mountPoint), { recursive: true, force: true });

@@ -9,6 +9,11 @@ import { LinuxEnvironment } from '../../src/env/linux';
 import { createFakeSysfs, describeAsRoot, FakeSysfs } from './helpers/fake-sysfs';
 
 const X520 = { vendor: 0x8086, device: 0x10fb };
+/** Temporary copies of the compiled sources made for unprivileged children (removed after all tests). */
+const copies: string[] = [];
+afterAll(() => {
+  for (const c of copies) fs.rmSync(c, { recursive: true, force: true });
+});
 
 function messageOf(f: () => unknown): string {
   try {
@@ -161,8 +166,18 @@ describe('DMA memory errors on a temporary sysfs root', () => {
         console.log('skipping the unprivileged check: setpriv is not installed');
         return;
       }
+      // The child runs as nobody, who may not be able to read this checkout (a clone in /root, any mktemp -d: mode
+      // 0700): it loads a world-readable copy of the compiled sources instead.
+      const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'tinynf-nobody-'));
+      copies.push(copy);
+      fs.cpSync(path.join(__dirname, '../../src'), path.join(copy, 'src'), { recursive: true });
+      const open = (p: string): void => {
+        fs.chmodSync(p, fs.statSync(p).isDirectory() ? 0o755 : 0o644);
+        if (fs.statSync(p).isDirectory()) for (const e of fs.readdirSync(p)) open(path.join(p, e));
+      };
+      open(copy);
       const script = `
-        const { LinuxEnvironment } = require(${JSON.stringify(path.join(__dirname, '../../src/env/linux.js'))});
+        const { LinuxEnvironment } = require(${JSON.stringify(path.join(copy, 'src/env/linux.js'))});
         const env = new LinuxEnvironment({ sysfsRoot: ${JSON.stringify(sys.root)} });
         const out = {};
         for (const [k, f] of [['dma', () => env.allocateDma(4096)], ['bar0', () => env.mapBar0('0000:5e:00.0')],

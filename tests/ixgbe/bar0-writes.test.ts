@@ -3,7 +3,7 @@
 // is the driver's; a spy on the Atomics writes records those whose target is a BAR0 mapping, during Device.init and
 // forwarding. Forwarding must still work: the worker sees the driver's plain stores.
 import { SimulatedEnvironment } from '../../src/env/simulated';
-import { DriverModel, Ports } from '../../src/forwarders';
+import { DriverModel, DriverPorts } from '../../src/app/driver-ports';
 import { createNop } from '../../src/nf/simple';
 import { SimWorker } from '../../src/sim/worker';
 import { pollUntil } from './helpers/poll-until';
@@ -47,7 +47,7 @@ describe('BAR0 is never written with an Atomics operation by the driver', () => 
       let forwarded: boolean;
       try {
         const env = new SimulatedEnvironment(sim);
-        const ports = new Ports(env, sim.addresses, model);
+        const ports = new DriverPorts(env, sim.addresses, model);
         const { forwarders, handlers } = ports.attach(createNop({}, { clock: env, ports: 2 }));
         sim.sync();
         for (let p = 0; p < 2; p++) sim.addOutput(p, { kind: 'collect' });

@@ -1,7 +1,7 @@
 // The NF test harness (src/testbed.ts) on all three driver models.
 import type { PacketHandler } from '../../src/ixgbe/handler';
 import type { NetworkFunction } from '../../src/nf/network-function';
-import { DriverModel, Testbed } from '../../src/testbed';
+import { DriverModel, Testbed } from '../../src/app/testbed';
 import { frame, range, verify } from './helpers/scenarios';
 
 /** A two-port NF: swap MACs and forward 0 <-> 1; drops sequence numbers that are multiples of 10. */

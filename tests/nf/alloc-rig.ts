@@ -15,7 +15,7 @@ import { nfDefinition } from '../../src/nf';
 import { CoarseClock } from '../../src/nf/lib/coarse-clock';
 import type { NetworkFunction } from '../../src/nf/network-function';
 import type { WireInput, WireOutput } from '../../src/sim/wire';
-import { DriverModel, Testbed } from '../../src/testbed';
+import { DriverModel, Testbed } from '../../src/app/testbed';
 
 const LAN_MPPS = 6;
 const ROUND_NS = 32_000;

@@ -3,7 +3,7 @@
 import { TinyNfError } from '../../src/env/environment';
 import { nfDefinition } from '../../src/nf';
 import type { NetworkFunction } from '../../src/nf/network-function';
-import { Testbed } from '../../src/testbed';
+import { Testbed } from '../../src/app/testbed';
 import { arpPacket, etherFrame, icmpFrame, macBytes, macText } from './frames';
 
 const A = '02:00:00:00:00:0a';
@@ -212,12 +212,12 @@ describe('bridge configuration', () => {
       [{ static: [{ mac: '01:00:5e:00:00:01', port: 1 }] }, /unicast/],
       [{ static: [{ mac: A, port: 1 }, { mac: A.toUpperCase(), port: 0 }] }, /appears twice/],
       [{ static: [{ mac: A, port: -1 }] }, /static\[0\]\.port/],
-      [{ static: [{ mac: A, port: 1, vlan: 3 }] }, /unknown field 'static\[0\]\.vlan'/],
-      [{ static: {} }, /'static' must be an array/],
-      [{ capacity: 0 }, /'capacity'/],
-      [{ expiryNs: -5 }, /'expiryNs'/],
+      [{ static: [{ mac: A, port: 1, vlan: 3 }] }, /static\[0\]: unknown field 'vlan'/],
+      [{ static: {} }, /static: not a list/],
+      [{ capacity: 0 }, /capacity: must be an integer/],
+      [{ expiryNs: -5 }, /expiryNs: must be a positive number/],
       [{ ageing: 5 }, /unknown field 'ageing'/],
-      [[], /must be a JSON object/],
+      [[], /not an object/],
     ];
     for (const [config, message] of bad) expect(() => def.parseConfig(config)).toThrow(message);
     for (const [config] of bad) expect(() => def.parseConfig(config)).toThrow(TinyNfError);

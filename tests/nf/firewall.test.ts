@@ -3,7 +3,7 @@ import { TinyNfError } from '../../src/env/environment';
 import { nfDefinition } from '../../src/nf';
 import { keyedHash } from '../../src/nf/lib/flow-table';
 import type { NetworkFunction } from '../../src/nf/network-function';
-import { Testbed } from '../../src/testbed';
+import { Testbed } from '../../src/app/testbed';
 import { arpFrame, fixIpv4Checksum, icmpFrame, ipv4, ipv4Frame, tcpFrame, udpChecksummedFrame, udpFrame } from './frames';
 
 const LAN = 0;
@@ -264,12 +264,12 @@ describe('firewall configuration', () => {
       expect(() => def.parseConfig(config)).toThrow(TinyNfError);
       expect(() => def.parseConfig(config)).toThrow(message);
     };
-    bad({ maxFlowsPerSource: -1 }, /maxFlowsPerSource must be a whole number >= 0/);
-    bad({ capacity: 0 }, /capacity must be a whole number 1\.\.16777216/);
-    bad({ capacity: 1 << 25 }, /capacity must be a whole number/);
-    bad({ expiryNs: 0 }, /expiryNs must be a positive number/);
+    bad({ maxFlowsPerSource: -1 }, /maxFlowsPerSource: must be an integer/);
+    bad({ capacity: 0 }, /capacity: must be an integer 1\.\.16777216 \(got 0\)/);
+    bad({ capacity: 1 << 25 }, /capacity: must be an integer/);
+    bad({ expiryNs: 0 }, /expiryNs: must be a positive number/);
     bad({ expiry: 5 }, /unknown field 'expiry'/);
-    bad('x', /must be a JSON object/);
+    bad('x', /not an object/);
     expect(() => def.create(def.parseConfig({}), { clock: { nowNs: () => 0 }, ports: 3 })).toThrow(/two ports/);
   });
 });

@@ -3,7 +3,7 @@
 import { TinyNfError } from '../../src/env/environment';
 import { nfDefinition } from '../../src/nf';
 import type { NetworkFunction } from '../../src/nf/network-function';
-import { Testbed } from '../../src/testbed';
+import { Testbed } from '../../src/app/testbed';
 import { etherFrame, macBytes, udpFrame } from './frames';
 
 function setUp(model: 'restricted' | 'flexible', config: unknown): { tb: Testbed; nf: NetworkFunction } {
@@ -57,7 +57,7 @@ describe('maclookup configuration', () => {
   const def = nfDefinition('maclookup');
   it('validates the multiplier', () => {
     expect(def.parseConfig({})).toEqual({ multiplier: 123 });
-    expect(() => def.parseConfig({ multiplier: 0 })).toThrow(/'multiplier' must be a positive number/);
+    expect(() => def.parseConfig({ multiplier: 0 })).toThrow(/multiplier: must be a positive number/);
     expect(() => def.parseConfig({ multiplier: 1.5 })).toThrow(/whole number/);
     expect(() => def.parseConfig({ table: 1 })).toThrow(TinyNfError);
   });

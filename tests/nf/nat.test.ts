@@ -7,7 +7,7 @@ import { nfDefinition } from '../../src/nf';
 import { checksumReplace16, checksumReplace32, checksumReplaceAddressPort, udpChecksumField } from '../../src/nf/lib/checksum';
 import { keyedHash } from '../../src/nf/lib/flow-table';
 import type { NetworkFunction } from '../../src/nf/network-function';
-import { Testbed } from '../../src/testbed';
+import { Testbed } from '../../src/app/testbed';
 import { arpFrame, checksumOf, fixIpv4Checksum, icmpFrame, ipv4, ipv4Frame, l4ChecksumOf, tcpFrame, udpChecksummedFrame, udpFrame } from './frames';
 
 const LAN = 0;
@@ -504,24 +504,24 @@ describe('nat configuration', () => {
 
   it('has documented defaults that fit the lab, and a capacity bounded by the port range', () => {
     const c = def.parseConfig(undefined);
-    expect(c).toEqual({ externalIp: '10.1.0.1', startPort: 1024, endPort: 65535, capacity: 65536, expiryNs: 10_000_000_000, maxPortsPerHost: 0 });
+    expect(c).toEqual({ externalIp: 0x0a010001, startPort: 1024, endPort: 65535, capacity: 65536, expiryNs: 10_000_000_000, maxPortsPerHost: 0 });
     expect(def.capacity!(c)).toBe(65535 - 1024 + 1);
     expect(def.capacity!(def.parseConfig({ capacity: 100 }))).toBe(100);
     expect(Object.keys(def.flags).sort()).toEqual(['capacity', 'end-port', 'expiry-ns', 'external-ip', 'max-ports-per-host', 'start-port']);
   });
 
   it('rejects bad values with one clear error each', () => {
-    bad({ externalIp: '10.1.0.256' }, /externalIp must be a dotted IPv4 address/);
-    bad({ externalIp: 'gateway' }, /externalIp must be a dotted IPv4 address/);
-    bad({ startPort: 0 }, /startPort must be a whole number 1\.\.65535/);
-    bad({ endPort: 70000 }, /endPort must be a whole number 1\.\.65535/);
+    bad({ externalIp: '10.1.0.256' }, /externalIp: not an IPv4 address \(got '10\.1\.0\.256'\)/);
+    bad({ externalIp: 'gateway' }, /externalIp: not an IPv4 address/);
+    bad({ startPort: 0 }, /startPort: not a port number \(1\.\.65535\)/);
+    bad({ endPort: 70000 }, /endPort: not a port number \(1\.\.65535\)/);
     bad({ startPort: 5000, endPort: 4000 }, /endPort \(4000\) must not be below startPort \(5000\)/);
-    bad({ capacity: 0 }, /capacity must be a whole number/);
-    bad({ capacity: 1.5 }, /capacity must be a whole number/);
-    bad({ expiryNs: -1 }, /expiryNs must be a positive number/);
-    bad({ expiryNs: 'soon' }, /expiryNs must be a positive number/);
+    bad({ capacity: 0 }, /capacity: must be an integer 1\.\.16777216/);
+    bad({ capacity: 1.5 }, /capacity: must be a whole number/);
+    bad({ expiryNs: -1 }, /expiryNs: must be a positive number/);
+    bad({ expiryNs: 'soon' }, /expiryNs: not a number/);
     bad({ extIp: '10.1.0.1' }, /unknown field 'extIp'/);
-    bad([], /must be a JSON object/);
+    bad([], /not an object/);
     expect(() => def.create(def.parseConfig({}), { clock: { nowNs: () => 0 }, ports: 3 })).toThrow(/two ports/);
   });
 });

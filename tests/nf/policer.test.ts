@@ -1,6 +1,6 @@
 // The policer through the real driver on the in-memory 82599, for both driver models.
 import { nfDefinition } from '../../src/nf';
-import { Testbed } from '../../src/testbed';
+import { Testbed } from '../../src/app/testbed';
 import { arpFrame, udpFrame } from './frames';
 
 const LAN = 0;

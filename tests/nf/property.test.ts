@@ -5,7 +5,7 @@
 // IPv4, version 4, IHL >= 5, total length within the frame and a correct header checksum.
 import fc from 'fast-check';
 import { NETWORK_FUNCTIONS } from '../../src/nf';
-import { Testbed } from '../../src/testbed';
+import { Testbed } from '../../src/app/testbed';
 import { ipv4HeaderChecksumValid, udpFrame } from './frames';
 
 /** Configurations that give NFs something to do beyond their defaults (NFs needing config to start at all). */

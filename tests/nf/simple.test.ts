@@ -1,5 +1,5 @@
 import { nfDefinition } from '../../src/nf';
-import { Testbed } from '../../src/testbed';
+import { Testbed } from '../../src/app/testbed';
 import { udpFrame } from './frames';
 
 describe.each(['restricted', 'flexible', 'compat'] as const)('nop and macrewrite (%s model)', (model) => {

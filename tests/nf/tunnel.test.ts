@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { TinyNfError } from '../../src/env/environment';
 import { nfDefinition } from '../../src/nf';
 import type { NetworkFunction } from '../../src/nf/network-function';
-import { Testbed } from '../../src/testbed';
+import { Testbed } from '../../src/app/testbed';
 import { arpFrame, checksumOf, ipv4, ipv4Frame, udpFrame } from './frames';
 
 const LAN = 0;
@@ -534,9 +534,9 @@ describe('tunnel configuration', () => {
     bad({ localIp: '10.0.0.256' }, /localIp must be a dotted IPv4 address/);
     bad({ innerDstMac: '02:00:00:00:00' }, /innerDstMac must be a MAC address/);
     bad({ keyOffset: 1512, keyLength: 4 }, /keyOffset \+ keyLength/);
-    bad({ keyLength: 17 }, /keyLength must be a whole number 1\.\.16/);
+    bad({ keyLength: 17 }, /keyLength: must be an integer 1\.\.16/);
     bad({ keyOffset: -1 }, /keyOffset/);
-    bad({ mtu: 3000 }, /mtu must be a whole number 68\.\.2034/);
+    bad({ mtu: 3000 }, /mtu: must be an integer 68\.\.2034/);
     bad({ fib: [{ ...entry, encap: 'mpls' }] }, /fib\[0\]\.encap must be one of vxlan, gre, gretap, ipip/);
     bad({ fib: [{ ...entry, dstIp: 'x' }] }, /fib\[0\]\.dstIp must be a dotted IPv4/);
     bad({ fib: [{ ...entry, dstMac: '02:00:00:00:00:0g' }] }, /fib\[0\]\.dstMac must be a MAC/);
@@ -550,7 +550,7 @@ describe('tunnel configuration', () => {
     bad({ fib: [{ ...entry, nexthop: 1 }] }, /unknown field 'fib\[0\]\.nexthop'/);
     bad({ capacity: 1, fib: [entry, { ...entry, key: '10.0.0.2' }] }, /exceed capacity 1/);
     bad({ frobnicate: 1 }, /unknown field 'frobnicate'/);
-    bad([], /must be a JSON object/);
+    bad([], /not an object/);
     const threePortEntry = def.parseConfig({ fib: [{ ...entry, output: 2 }] });
     expect(() => def.create(threePortEntry, { clock: { nowNs: () => 0 }, ports: 2 })).toThrow(/output must be a WAN port 1\.\.1/);
   });

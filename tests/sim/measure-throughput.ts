@@ -11,7 +11,7 @@
 // Each row: offered and received Mpps, frames missed per second (no descriptor), the worker's idle fraction by time
 // (share of time in loop iterations where no NIC had anything to do) and by iterations.
 import { SimulatedEnvironment } from '../../src/env/simulated';
-import { Ports } from '../../src/forwarders';
+import { DriverPorts } from '../../src/app/driver-ports';
 import { Agent } from '../../src/ixgbe/agent';
 import { Device } from '../../src/ixgbe/device';
 import * as R from '../../src/ixgbe/registers';
@@ -97,7 +97,7 @@ async function forward(): Promise<Row> {
   const sim = SimWorker.start({ ports: 2, idleSleepUs: 0 });
   try {
     const env = new SimulatedEnvironment(sim);
-    const ports = new Ports(env, sim.addresses, 'restricted');
+    const ports = new DriverPorts(env, sim.addresses, 'restricted');
     const nf = createNop({}, { clock: new CoarseClock(env), ports: 2 });
     const { forwarders, handlers } = ports.attach(nf);
     sim.sync();

@@ -10,7 +10,7 @@ import { CoarseClock } from '../../src/nf/lib/coarse-clock';
 import { createMacRewrite, createNop } from '../../src/nf/simple';
 import { closeWire, createInput, createOutput } from '../../src/sim/wires/describe';
 import { PcapInput, PcapWriter, readPcap } from '../../src/sim/wires/pcap';
-import { DriverModel, Testbed } from '../../src/testbed';
+import { DriverModel, Testbed } from '../../src/app/testbed';
 
 const tcpdumpVersion = spawnSync('tcpdump', ['--version'], { encoding: 'utf8' });
 const haveTcpdump = tcpdumpVersion.status === 0;

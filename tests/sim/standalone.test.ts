@@ -8,7 +8,7 @@ import { DmaMemory, Environment, HUGE_PAGE_SIZE, PciAddress, TinyNfError } from 
 import type { DeviceMemory } from '../../src/env/device-memory';
 import { mapSharedFile } from '../../src/env/device-files';
 import { LinuxEnvironment } from '../../src/env/linux';
-import { Ports } from '../../src/forwarders';
+import { DriverPorts } from '../../src/app/driver-ports';
 import { Agent } from '../../src/ixgbe/agent';
 import * as R from '../../src/ixgbe/registers';
 import * as S from '../../src/sim/registers';
@@ -239,7 +239,7 @@ describe('tinynf sim --dir (standalone device in a child process)', () => {
   });
 
   /**
-   * Start `tinynf sim` with `wires`, then be a driver in this process: Device.init of both ports (Ports), one agent
+   * Start `tinynf sim` with `wires`, then be a driver in this process: Device.init of both ports (DriverPorts), one agent
    * port 0 -> port 1 running nop, polled until `count` packets went out and port 1's transmit queue is empty; then
    * SIGTERM. The simulator holds port 0's input until port 0 receives (--wait-rx), so no frame is missed during init.
    */
@@ -248,7 +248,7 @@ describe('tinynf sim --dir (standalone device in a child process)', () => {
     await sim.waitFor(/stop with Ctrl-C or SIGTERM/);
     const base = Number(fs.readFileSync(path.join(dir, 'dma_base'), 'utf8').trim());
     const env = new DmaWindowEnvironment(new LinuxEnvironment({ sysfsRoot: dir }), mapSharedFile(path.join(dir, 'dma')), base);
-    const ports = new Ports(env, [PORT0, PORT1], 'restricted'); // Device.init of both ports
+    const ports = new DriverPorts(env, [PORT0, PORT1], 'restricted'); // Device.init of both ports
     const nf = createNop({}, { clock: new CoarseClock(env), ports: 2 });
     const agent = new Agent(env, ports.devices[0], [ports.devices[1]]);
     const handler = nf.handlers[0];

@@ -3,10 +3,10 @@
 // restricted model) with no data-sheet violation; violations made by hand are seen live and handed back by stop().
 import { TinyNfError } from '../../src/env/environment';
 import { SimulatedEnvironment } from '../../src/env/simulated';
-import { Ports } from '../../src/forwarders';
+import { DriverPorts } from '../../src/app/driver-ports';
 import { nfDefinition } from '../../src/nf';
 import { createNop } from '../../src/nf/simple';
-import { runNf } from '../../src/run-nf';
+import { runNf } from '../../src/app/run-nf';
 import * as R from '../../src/sim/registers';
 import { TrafficGenerator, GeneratorOptions } from '../../src/sim/wires/generator';
 import { SimWorker } from '../../src/sim/worker';
@@ -32,7 +32,7 @@ describe('SimWorker (the NICs in a worker thread)', () => {
     try {
       expect(sim.addresses).toEqual(['0000:5e:00.0', '0000:5e:00.1']);
       const env = new SimulatedEnvironment(sim);
-      const ports = new Ports(env, sim.addresses, 'restricted');
+      const ports = new DriverPorts(env, sim.addresses, 'restricted');
       expect(ports.devices).toHaveLength(2);
       const regs = new Uint32Array(sim.bar0(sim.addresses[0]));
       // Hardware-owned bits written by the worker: link up, EEPROM read, DMA init done; RXEN/TE as the driver set them
@@ -51,7 +51,7 @@ describe('SimWorker (the NICs in a worker thread)', () => {
     let stopped = false;
     try {
       const env = new SimulatedEnvironment(sim);
-      const ports = new Ports(env, sim.addresses, 'restricted');
+      const ports = new DriverPorts(env, sim.addresses, 'restricted');
       const nf = createNop({}, { clock: env, ports: 2 });
       const { forwarders, handlers } = ports.attach(nf);
       // 1000 frames per port fit in the 1024-descriptor receive ring, so none can be missed however slowly this

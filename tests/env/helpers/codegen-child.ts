@@ -7,7 +7,7 @@
 // 'driver' forwards frames through the real driver (nop NF) on the in-memory NIC (inline) for one driver model.
 import { DeviceMemory } from '../../../src/env/device-memory';
 import { createNop } from '../../../src/nf/simple';
-import { Testbed } from '../../../src/testbed';
+import { Testbed } from '../../../src/app/testbed';
 
 const mode = process.argv[2];
 

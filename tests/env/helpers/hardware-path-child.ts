@@ -14,7 +14,7 @@ import * as path from 'path';
 import { HUGE_PAGE_SIZE } from '../../../src/env/environment';
 import { HUGEPAGES_2M_DIR } from '../../../src/env/hugepages';
 import { LinuxEnvironment } from '../../../src/env/linux';
-import { Ports } from '../../../src/forwarders';
+import { DriverPorts } from '../../../src/app/driver-ports';
 import * as R from '../../../src/ixgbe/registers';
 import { CoarseClock } from '../../../src/nf/lib/coarse-clock';
 import { createMacRewrite } from '../../../src/nf/simple';
@@ -68,7 +68,7 @@ function main(): void {
 
     const freeBefore = hugePagesFree();
     const t0 = performance.now();
-    const ports = new Ports(env, device.addresses, 'restricted'); // Device.init on both ports
+    const ports = new DriverPorts(env, device.addresses, 'restricted'); // Device.init on both ports
     out.initMs = performance.now() - t0;
     out.sleepStepsDuringInit = env.sleepSteps;
     const nf = createMacRewrite({}, { clock: new CoarseClock(env), ports: 2 });

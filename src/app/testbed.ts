@@ -1,27 +1,26 @@
 // The NF test harness: an inline in-memory 82599 machine, the simulated environment, every port initialised by the
 // real driver, and one forwarder per input port (restricted agent, flexible queues, or the DPDK-like shim).
 // Tests send frames on ports, run until everything is drained, and look at what came out.
-import { DeviceMemory } from './env/device-memory';
-import { SimulatedEnvironment } from './env/simulated';
-import { TinyNfError } from './env/environment';
-import { CompatForwarder } from './compat/forwarder';
-import { DpdkShim } from './compat/ethdev';
-import { Agent } from './ixgbe/agent';
-import { Device } from './ixgbe/device';
-import { FlexibleForwarder, FlexibleOptions } from './ixgbe/flexible';
-import type { Forwarder, ForwarderStats } from './ixgbe/forwarder';
-import type { PacketHandler } from './ixgbe/handler';
-import * as R from './ixgbe/registers';
-import type { NetworkFunction } from './nf/network-function';
-import { SimMachine } from './sim/machine';
-import { CollectingOutput, QueueInput } from './sim/wire';
+import { DeviceMemory } from '../env/device-memory';
+import { SimulatedEnvironment } from '../env/simulated';
+import { TinyNfError } from '../env/environment';
+import type { DpdkShim } from '../compat/ethdev';
+import type { Device } from '../ixgbe/device';
+import type { FlexibleOptions } from '../ixgbe/flexible';
+import type { Forwarder, ForwarderStats } from '../ixgbe/forwarder';
+import type { PacketHandler } from '../ixgbe/handler';
+import * as R from '../ixgbe/registers';
+import type { NetworkFunction } from '../nf/network-function';
+import { SimMachine } from '../sim/machine';
+import { CollectingOutput, QueueInput } from '../sim/wire';
+import { DriverModel, DriverPorts, HandlerFaultPolicy, parseDriverModel } from './driver-ports';
 
 /** Time a frame of `length` bytes (without FCS) occupies a 10 Gb/s wire: FCS, padding to 64 B, 20 B preamble+gap. */
 export function wireTimeNs(length: number): number {
   return (Math.max(length + 4, 64) + 20) * 0.8;
 }
 
-export type DriverModel = 'restricted' | 'flexible' | 'compat';
+export type { DriverModel } from './driver-ports';
 
 export interface TestbedOptions {
   /** Number of ports (default 2). */
@@ -32,9 +31,15 @@ export interface TestbedOptions {
   flexible?: FlexibleOptions;
   /** Options passed to the SimMachine (ports is set from `ports`). */
   machine?: Record<string, unknown>;
+  /**
+   * Handler faults (a handler throws or returns a bad length): by default the packet is dropped, counted in
+   * stats().forwarders[i].handlerErrors and the first fault per port printed to stderr. failFast: step()/run() throw a
+   * HandlerFaultError instead; report: null silences the print (e.g. a test of faults), or give your own.
+   */
+  faults?: HandlerFaultPolicy;
 }
 
-export interface RunOptions {
+export interface TestbedRunOptions {
   /** Simulated time per round (default 10 us). */
   stepUs?: number;
   /** Give up (throw) after this many rounds (default 200000). */
@@ -57,23 +62,20 @@ export class Testbed {
   readonly env: SimulatedEnvironment;
   readonly model: DriverModel;
   readonly ports: number;
-  /** The initialised devices (restricted and flexible models; the compat shim initialises its own). */
-  readonly devices: Device[];
-  /** The DPDK-like shim (compat model only). */
-  readonly shim: DpdkShim | null;
+  /** The ports, initialised by the real driver: the same setup `tinynf run` uses (src/app/driver-ports.ts). */
+  readonly driverPorts: DriverPorts;
   /** forwarders[i] receives on port i (null if the NF gives port i no outputs). */
   readonly forwarders: (Forwarder | null)[] = [];
   private handlers: (PacketHandler | null)[] = [];
   private nf: NetworkFunction | null = null;
   private readonly inputs: QueueInput[] = [];
   private readonly outputs: CollectingOutput[] = [];
-  private readonly flexibleOptions: FlexibleOptions;
   private readonly nextDueNs: number[] = [];
+  private readonly faults: HandlerFaultPolicy;
 
   private constructor(options: TestbedOptions) {
     this.ports = options.ports ?? 2;
     this.model = options.model ?? 'restricted';
-    this.flexibleOptions = options.flexible ?? {};
     this.machine = new SimMachine({ ...(options.machine ?? {}), ports: this.ports });
     this.env = new SimulatedEnvironment(this.machine);
     for (let i = 0; i < this.ports; i++) {
@@ -85,81 +87,32 @@ export class Testbed {
       this.outputs.push(output);
       this.nextDueNs.push(0);
     }
-    const addresses = this.machine.addresses.slice(0, this.ports);
-    if (this.model === 'compat') {
-      this.shim = new DpdkShim(this.env, addresses);
-      this.devices = [];
-    } else {
-      this.shim = null;
-      this.devices = addresses.map((a) => Device.init(this.env, a));
-    }
+    this.faults = options.faults ?? {};
+    this.driverPorts = new DriverPorts(this.env, this.machine.addresses.slice(0, this.ports), this.model, options.flexible ?? {});
   }
 
   static create(options: TestbedOptions = {}): Testbed {
-    const model = options.model ?? 'restricted';
-    if (model !== 'restricted' && model !== 'flexible' && model !== 'compat') {
-      throw new TinyNfError(`unknown driver model '${String(model)}': restricted, flexible or compat`);
-    }
+    parseDriverModel(String(options.model ?? 'restricted'));
     return new Testbed(options);
+  }
+
+  /** The initialised devices (restricted and flexible models; the compat shim initialises its own). */
+  get devices(): Device[] {
+    return this.driverPorts.devices;
+  }
+
+  /** The DPDK-like shim (compat model only). */
+  get shim(): DpdkShim | null {
+    return this.driverPorts.shim;
   }
 
   /** One forwarder per input port i, with outputs nf.outputPorts[i], running nf.handlers[i]. */
   attach(nf: NetworkFunction): void {
     if (this.nf !== null) throw new TinyNfError('Testbed.attach: an NF is already attached');
-    if (nf.outputPorts.length > this.ports || nf.handlers.length > this.ports) {
-      throw new TinyNfError(`Testbed.attach: NF ${nf.name} wants ${nf.outputPorts.length} ports, the testbed has ${this.ports}`);
-    }
-    for (const outs of nf.outputPorts) {
-      for (const p of outs) {
-        if (!Number.isInteger(p) || p < 0 || p >= this.ports) {
-          throw new TinyNfError(`Testbed.attach: NF ${nf.name} sends to port ${p}, the testbed has ${this.ports}`);
-        }
-      }
-    }
+    const { forwarders, handlers } = this.driverPorts.attach(nf, this.faults);
     this.nf = nf;
-    if (this.shim !== null) this.startShim();
-    for (let i = 0; i < this.ports; i++) {
-      const outs = nf.outputPorts[i] ?? [];
-      const handler = nf.handlers[i];
-      if (outs.length === 0 || handler === undefined) {
-        this.forwarders.push(null);
-        this.handlers.push(null);
-        continue;
-      }
-      this.forwarders.push(this.makeForwarder(i, outs));
-      this.handlers.push(handler);
-    }
-  }
-
-  private makeForwarder(input: number, outs: readonly number[]): Forwarder {
-    switch (this.model) {
-      case 'restricted':
-        return new Agent(
-          this.env,
-          this.devices[input],
-          outs.map((p) => this.devices[p]),
-        );
-      case 'flexible':
-        return new FlexibleForwarder(
-          this.env,
-          this.devices[input],
-          outs.map((p) => this.devices[p]),
-          this.flexibleOptions,
-        );
-      case 'compat':
-        return new CompatForwarder(this.shim!, input, outs);
-    }
-  }
-
-  private startShim(): void {
-    const shim = this.shim!;
-    const pool = shim.rte_pktmbuf_pool_create('testbed', 8192, 256, 0, 2048);
-    for (let p = 0; p < this.ports; p++) {
-      shim.rte_eth_dev_configure(p, 1, 1);
-      shim.rte_eth_rx_queue_setup(p, 0, 1024, 0, null, pool);
-      shim.rte_eth_tx_queue_setup(p, 0, 1024, 0, null);
-      shim.rte_eth_dev_start(p);
-    }
+    this.forwarders.push(...forwarders);
+    this.handlers = handlers;
   }
 
   /**
@@ -188,7 +141,7 @@ export class Testbed {
    * Run until every input is drained, every forwarder is idle and every transmit queue is empty (TDH == TDT),
    * for a few rounds in a row. Throws if that does not happen within maxRounds.
    */
-  run(options: RunOptions = {}): void {
+  run(options: TestbedRunOptions = {}): void {
     const stepUs = options.stepUs ?? 10;
     const maxRounds = options.maxRounds ?? 200_000;
     let quietRounds = 0;

@@ -1,14 +1,16 @@
 // Build the forwarders that run an NF on initialised ports, for any driver model: one forwarder per input port i,
 // with outputs nf.outputPorts[i], running nf.handlers[i]. Used by the testbed, `tinynf run` and the benchmarks.
-import { Environment, PciAddress, TinyNfError } from './env/environment';
-import { DpdkShim } from './compat/ethdev';
-import { CompatForwarder } from './compat/forwarder';
-import { Agent } from './ixgbe/agent';
-import { Device } from './ixgbe/device';
-import { FlexibleForwarder, FlexibleOptions } from './ixgbe/flexible';
-import type { Forwarder } from './ixgbe/forwarder';
-import type { PacketHandler } from './ixgbe/handler';
-import type { NetworkFunction } from './nf/network-function';
+import { Environment, PciAddress, TinyNfError } from '../env/environment';
+import { DpdkShim } from '../compat/ethdev';
+import { CompatForwarder } from '../compat/forwarder';
+import { Agent } from '../ixgbe/agent';
+import { Device } from '../ixgbe/device';
+import { FlexibleForwarder, FlexibleOptions } from '../ixgbe/flexible';
+import type { Forwarder } from '../ixgbe/forwarder';
+import type { PacketHandler } from '../ixgbe/handler';
+import { NicCounters, NicStatistics } from '../ixgbe/statistics';
+import { HandlerFault, HandlerFaults, defaultFaultReport } from '../ixgbe/handler-faults';
+import type { NetworkFunction } from '../nf/network-function';
 
 export type DriverModel = 'restricted' | 'flexible' | 'compat';
 export const DRIVER_MODELS: readonly DriverModel[] = ['restricted', 'flexible', 'compat'];
@@ -18,11 +20,21 @@ export function parseDriverModel(text: string): DriverModel {
   throw new TinyNfError(`unknown driver model '${text}': use restricted, flexible or compat`);
 }
 
+/** What the forwarders attach() makes do when a handler throws or returns a bad length (src/ixgbe/handler-faults.ts). */
+export interface HandlerFaultPolicy {
+  /** Stop at the first fault (a HandlerFaultError) instead of dropping the packet and going on. Default false. */
+  failFast?: boolean;
+  /** Called once, at the NF's first fault (whichever port); default: print it to stderr; null: silent. */
+  report?: ((fault: HandlerFault) => void) | null;
+}
+
 /** Initialised ports of one driver model. */
-export class Ports {
+export class DriverPorts {
   /** Devices (restricted and flexible models; the compat shim initialises its own). */
   readonly devices: Device[];
   readonly shim: DpdkShim | null;
+  /** Each port's NIC statistics registers (Section 8.2.3.23), accumulated by update(). */
+  readonly statistics: NicStatistics[];
 
   constructor(
     readonly env: Environment,
@@ -37,12 +49,16 @@ export class Ports {
       this.shim = null;
       this.devices = addresses.map((a) => Device.init(env, a));
     }
+    this.statistics = addresses.map((a, i) => {
+      const device = this.shim !== null ? this.shim.device(i) : this.devices[i];
+      return new NicStatistics(env, a, device.bar0);
+    });
   }
 
   /**
    * Forwarders and handlers for `nf`: entry i receives on port i (null where the NF gives port i no outputs).
    */
-  attach(nf: NetworkFunction): { forwarders: (Forwarder | null)[]; handlers: (PacketHandler | null)[] } {
+  attach(nf: NetworkFunction, faults: HandlerFaultPolicy = {}): { forwarders: (Forwarder | null)[]; handlers: (PacketHandler | null)[] } {
     const ports = this.addresses.length;
     if (nf.outputPorts.length > ports || nf.handlers.length > ports) {
       throw new TinyNfError(`NF ${nf.name} wants ${nf.outputPorts.length} ports, ${ports} are set up`);
@@ -55,6 +71,17 @@ export class Ports {
       }
     }
     if (this.shim !== null) this.startShim();
+    // the first fault of the NF is reported once, whichever port's handler it comes from
+    const report = faults.report === undefined ? defaultFaultReport : faults.report;
+    let reported = false;
+    const reportOnce =
+      report === null
+        ? null
+        : (fault: HandlerFault): void => {
+            if (reported) return;
+            reported = true;
+            report(fault);
+          };
     const forwarders: (Forwarder | null)[] = [];
     const handlers: (PacketHandler | null)[] = [];
     for (let i = 0; i < ports; i++) {
@@ -64,11 +91,18 @@ export class Ports {
         forwarders.push(null);
         handlers.push(null);
       } else {
-        forwarders.push(this.forwarder(i, outs));
+        const f = this.forwarder(i, outs);
+        f.faults = new HandlerFaults({ nf: nf.name, port: i, failFast: faults.failFast, report: reportOnce });
+        forwarders.push(f);
         handlers.push(handler);
       }
     }
     return { forwarders, handlers };
+  }
+
+  /** Read every port's statistics registers (clear-on-read) and return the accumulated totals, per port. */
+  updateStatistics(): NicCounters[] {
+    return this.statistics.map((s) => ({ ...s.update() }));
   }
 
   private forwarder(input: number, outs: readonly number[]): Forwarder {

@@ -1,14 +1,17 @@
 // The run loop of programs (tinynf run, examples/policer.ts, benchmarks): TinyNF's tn_net_run with a deadline,
 // live progress and a summary. Packets are counted by the forwarders; the NF counts why it dropped what it dropped.
-import type { Forwarder } from './ixgbe/forwarder';
-import type { PacketHandler } from './ixgbe/handler';
-import type { CoarseClock } from './nf/lib/coarse-clock';
-import type { NetworkFunction } from './nf/network-function';
+import type { Forwarder } from '../ixgbe/forwarder';
+import type { PacketHandler } from '../ixgbe/handler';
+import type { CoarseClock } from '../nf/lib/coarse-clock';
+import type { NetworkFunction } from '../nf/network-function';
+import type { NicCounters } from '../ixgbe/statistics';
 
 export interface Totals {
   rxPackets: number;
   txPackets: number;
   droppedPackets: number;
+  /** Packets whose handler threw or returned a bad length (dropped; also in droppedPackets). */
+  handlerErrors: number;
 }
 
 export interface Progress extends Totals {
@@ -19,6 +22,8 @@ export interface Progress extends Totals {
   txMpps: number;
   droppedMpps: number;
   nf: Record<string, number>;
+  /** Each port's NIC statistics totals (filled in by runNf, which reads the registers at each progress). */
+  nic?: NicCounters[];
 }
 
 export interface RunSummary extends Totals {
@@ -51,18 +56,19 @@ const realNowNs = (): number => performance.now() * 1e6;
 const STOP_CHECK_NS = 1e6;
 
 export function totals(forwarders: readonly (Forwarder | null)[]): Totals {
-  const t: Totals = { rxPackets: 0, txPackets: 0, droppedPackets: 0 };
+  const t: Totals = { rxPackets: 0, txPackets: 0, droppedPackets: 0, handlerErrors: 0 };
   for (const f of forwarders) {
     if (f === null) continue;
     t.rxPackets += f.stats.rxPackets;
     t.droppedPackets += f.stats.droppedPackets;
+    t.handlerErrors += f.stats.handlerErrors;
     for (const n of f.stats.txPackets) t.txPackets += n;
   }
   return t;
 }
 
 /** Poll every forwarder with its handler until the deadline. */
-export function runFor(
+export function runLoop(
   nf: NetworkFunction,
   forwardersOrNull: readonly (Forwarder | null)[],
   handlersOrNull: readonly (PacketHandler | null)[],
