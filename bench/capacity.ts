@@ -5,11 +5,9 @@
 // 29.76 Mpps on one core" is about; bench/measure.ts gives the same figure with the NICs on the other core, where
 // every descriptor and frame line crosses between cores.
 //
-// Also builds the pre-optimisation ("baseline") forwarders of bench/baseline/ so before/after can be measured in one
-// process (bench/optimise.ts).
+// Before/after against an earlier commit: bench/compare.ts --what driver (builds that commit in a temporary worktree).
 import { SimulatedEnvironment } from '../src/env/simulated';
 import { DriverModel, DriverPorts } from '../src/app/driver-ports';
-import { Device } from '../src/ixgbe/device';
 import type { Forwarder } from '../src/ixgbe/forwarder';
 import type { PacketHandler } from '../src/ixgbe/handler';
 import { NETWORK_FUNCTIONS } from '../src/nf';
@@ -17,12 +15,8 @@ import { CoarseClock } from '../src/nf/lib/coarse-clock';
 import type { NetworkFunction } from '../src/nf/network-function';
 import { SimMachine } from '../src/sim/machine';
 import { createInput } from '../src/sim/wires/describe';
-import { Agent as BaselineAgent } from './baseline/agent';
-import { FlexibleForwarder as BaselineFlexible } from './baseline/flexible';
 import { nowNs } from './drive';
 import { FLEXIBLE_OPTIONS, flowsFor, generatorFor, profileOf } from './traffic';
-
-export type Variant = 'current' | 'baseline';
 
 export interface CapacityResult {
   nsPerPacket: number;
@@ -41,8 +35,8 @@ export interface CapacityRig {
 /** Simulated time per round: ~238 frames of 64 bytes per input port at 10G line rate. */
 export const CAPACITY_STEP_US = 16;
 
-/** An inline machine with `nf` attached through the `variant` forwarders, traffic at line rate. */
-export function capacityRig(nfName: string, model: DriverModel, variant: Variant, direction: 'uni' | 'bi'): CapacityRig {
+/** An inline machine with `nf` attached through the driver model's forwarders, traffic at line rate. */
+export function capacityRig(nfName: string, model: DriverModel, direction: 'uni' | 'bi'): CapacityRig {
   const def = NETWORK_FUNCTIONS[nfName];
   if (def === undefined) throw new Error(`NF ${nfName} is not registered`);
   const config = def.parseConfig({});
@@ -50,27 +44,8 @@ export function capacityRig(nfName: string, model: DriverModel, variant: Variant
   const env = new SimulatedEnvironment(machine);
   const clock = new CoarseClock({ nowNs });
   const nf = def.create(config, { clock, ports: 2 });
-  let forwarders: (Forwarder | null)[];
-  let handlers: (PacketHandler | null)[];
-  if (variant === 'current' || model === 'compat') {
-    if (variant === 'baseline') throw new Error('the compat model has no baseline variant (it runs on the current Agent)');
-    const ports = new DriverPorts(env, machine.addresses, model, FLEXIBLE_OPTIONS);
-    ({ forwarders, handlers } = ports.attach(nf));
-  } else {
-    const devices = machine.addresses.map((a) => Device.init(env, a));
-    forwarders = [];
-    handlers = [];
-    for (let i = 0; i < 2; i++) {
-      const outs = (nf.outputPorts[i] ?? []).map((p) => devices[p]);
-      if (outs.length === 0) {
-        forwarders.push(null);
-        handlers.push(null);
-        continue;
-      }
-      forwarders.push(model === 'restricted' ? new BaselineAgent(env, devices[i], outs) : new BaselineFlexible(env, devices[i], outs, FLEXIBLE_OPTIONS));
-      handlers.push(nf.handlers[i]);
-    }
-  }
+  const ports = new DriverPorts(env, machine.addresses, model, FLEXIBLE_OPTIONS);
+  const { forwarders, handlers } = ports.attach(nf);
   const flows = flowsFor(def, config);
   const inputs = direction === 'bi' ? [0, 1] : [profileOf(nfName).port];
   for (let p = 0; p < 2; p++) machine.setTxPacing(p, 'unlimited');
@@ -113,8 +88,8 @@ export function runCapacity(rig: CapacityRig, durationS: number): CapacityResult
   return { nsPerPacket: packets > 0 ? busy / packets : 0, packets, rounds };
 }
 
-export function measureCapacity(nfName: string, model: DriverModel, variant: Variant, direction: 'uni' | 'bi', durationS: number, warmupS = 0.3): CapacityResult {
-  const rig = capacityRig(nfName, model, variant, direction);
+export function measureCapacity(nfName: string, model: DriverModel, direction: 'uni' | 'bi', durationS: number, warmupS = 0.3): CapacityResult {
+  const rig = capacityRig(nfName, model, direction);
   runCapacity(rig, warmupS);
   return runCapacity(rig, durationS);
 }

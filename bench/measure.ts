@@ -31,7 +31,7 @@ import { FLEXIBLE_OPTIONS, FRAME_SIZE, flowsFor, generatorFor, profileOf } from 
 import type { WorkerHandlerArgs } from './worker-handlers';
 
 export type TestKind = 'throughput' | 'bidirectional' | 'latency' | 'multicore';
-export type Limit = 'simulator' | 'driver' | 'line-rate' | 'inline-simulator' | 'fixed-load' | 'oversubscribed';
+export type Limit = 'simulator' | 'driver' | 'line-rate' | 'inline-simulator' | 'fixed-load' | 'oversubscribed' | 'no-traffic';
 
 /** Line rate of 64-byte frames on one 10G port, Mpps (14.88). */
 export const LINE_RATE_MPPS = lineRateMpps(FRAME_SIZE);
@@ -314,6 +314,9 @@ const r1 = (v: number): number => Math.round(v * 10) / 10;
 
 /** What limited a run at the maximum offered load. */
 function classify(sim: BenchSim, w: Window, inputs: number, threads: number, onWorkers: boolean): Limit {
+  // Nothing received or nothing sent: no rate was limited by anything (the NF drops everything, or forwarding
+  // never started); calling it "limited by simulator" would blame the NIC for a zero
+  if (w.rx === 0 || w.tx === 0) return 'no-traffic';
   if (sim.mode === 'inline') return 'inline-simulator';
   // More spinning threads (driver threads + the simulator's) than cores: the scheduler time-slices them, and a
   // descheduled simulator or agent fills the rings within a slice; the result says nothing about scaling.

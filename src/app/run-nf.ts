@@ -15,6 +15,7 @@ import { SimWorker } from '../sim/worker';
 import { GeneratorOptions } from '../sim/wires/generator';
 import { InputDescription, OutputDescription, closeWire, createInput, createOutput } from '../sim/wires/describe';
 import type { WireInput, WireOutput } from '../sim/wire';
+import { VirtioModel, VirtioPorts } from '../virtio/ports';
 
 export interface SimTraffic {
   /** Flows per port (generated traffic); default: the NF's choice (NfDefinition.traffic), else 1000. */
@@ -51,6 +52,10 @@ export interface RunNfOptions {
   durationS: number;
   /** Real 82599 ports (two PCI addresses), or undefined for simulated ones. */
   pci?: string[];
+  /** virtio-net ports (two PCI addresses, bound to uio_pci_generic), e.g. in a QEMU guest (docs/virtio.md). */
+  virtio?: string[];
+  /** Stop early when this returns true (asked about every millisecond). */
+  stop?: () => boolean;
   sim?: SimTraffic;
   onProgress?: (p: Progress) => void;
   /** Stop at the first handler fault (one-line HandlerFaultError) instead of dropping the packet and going on. */
@@ -80,6 +85,7 @@ export function runNf(options: RunNfOptions): RunNfResult {
   const config = def.parseConfig(options.config);
   if (!(options.durationS > 0)) throw new TinyNfError(`duration must be a positive number of seconds, got ${options.durationS}`);
   if (options.pci !== undefined) return runOnHardware(options, config);
+  if (options.virtio !== undefined) return runOnVirtio(options, config);
 
   const traffic = options.sim ?? {};
   if (traffic.pcapIn !== undefined && traffic.taps !== undefined) throw new TinyNfError('choose --pcap-in or --tap, not both');
@@ -192,6 +198,20 @@ function runOnHardware(options: RunNfOptions, config: unknown): RunNfResult {
   ports.updateStatistics(); // clear what the registers counted before the run (clear-on-read)
   const summary = runLoop(nf, forwarders, handlers, { durationS: options.durationS, onProgress: withNic(ports, options), clock, nowNs: realNowNs });
   return finish(options.definition.name, options.model, summary, nf, 0, ports.updateStatistics(), options.metrics);
+}
+
+function runOnVirtio(options: RunNfOptions, config: unknown): RunNfResult {
+  const addresses = options.virtio!.map(parsePciAddress);
+  if (addresses.length !== 2) throw new TinyNfError(`--virtio takes two PCI addresses (LAN, WAN), got ${addresses.length}`);
+  if (options.model === 'compat') throw new TinyNfError('the compat model runs on the 82599 only: use --model restricted or flexible with --virtio');
+  const env = new LinuxEnvironment();
+  const ports = new VirtioPorts(env, addresses, options.model as VirtioModel);
+  const clock = new CoarseClock(env);
+  const nf = options.definition.create(config, { clock, ports: 2 });
+  const { forwarders, handlers } = ports.attach(nf, { failFast: options.failFast });
+  const summary = runLoop(nf, forwarders, handlers, { durationS: options.durationS, onProgress: options.onProgress, clock, nowNs: realNowNs, stop: options.stop });
+  // virtio-net has no statistics registers: no NIC counters
+  return finish(options.definition.name, options.model, summary, nf, 0, [], options.metrics);
 }
 
 /** Progress with each port's NIC statistics, read (clear-on-read, accumulated) at each progress line. */

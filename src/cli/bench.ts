@@ -9,6 +9,10 @@ import { DRIVER_MODELS, parseDriverModel } from '../app/driver-ports';
 import { TEST_KINDS, formatReport, runBench } from '../../bench/bench';
 import type { TestKind } from '../../bench/measure';
 import { formatAttacks, runAttacks } from '../../bench/attacks';
+import { SimulatorRow, simulatorRow } from '../../bench/simulator';
+
+/** `--test simulator`: the in-memory NIC's own capacity (bench/simulator.ts), one row. */
+const SIMULATOR_TEST = 'simulator';
 
 export const command: CommandModule = {
   command: 'bench',
@@ -19,7 +23,7 @@ export const command: CommandModule = {
       .option('json', { type: 'boolean', default: false, describe: 'print the rows as one JSON array on the last line' })
       .option('nf', { type: 'string', array: true, describe: 'only these NFs (default: every registered NF)' })
       .option('model', { type: 'string', array: true, describe: `only these driver models: ${DRIVER_MODELS.join(' | ')}` })
-      .option('test', { type: 'string', array: true, describe: `only these tests: ${TEST_KINDS.join(' | ')}` })
+      .option('test', { type: 'string', array: true, describe: `only these tests: ${[...TEST_KINDS, SIMULATOR_TEST].join(' | ')}` })
       .option('duration', { type: 'number', describe: 'seconds measured per row after the warm-up (default 2, --quick 0.2)' })
       .option('ndr', { type: 'boolean', default: false, describe: 'also search the no-drop rate (<= 0.1% loss) of throughput rows (slow)' })
       .option('save', { type: 'string', describe: 'also write the rows, notes, date and machine to this JSON file' })
@@ -31,15 +35,24 @@ export const command: CommandModule = {
       return;
     }
     const models = (args.model as string[] | undefined)?.map(parseDriverModel);
-    const tests = (args.test as string[] | undefined)?.map((t) => {
-      if (!(TEST_KINDS as readonly string[]).includes(t)) throw new TinyNfError(`unknown test '${t}': use ${TEST_KINDS.join(', ')}`);
-      return t as TestKind;
-    });
+    const asked = args.test as string[] | undefined;
+    for (const t of asked ?? []) {
+      if (!(TEST_KINDS as readonly string[]).includes(t) && t !== SIMULATOR_TEST) {
+        throw new TinyNfError(`unknown test '${t}': use ${[...TEST_KINDS, SIMULATOR_TEST].join(', ')}`);
+      }
+    }
+    const withSimulator = asked === undefined || asked.includes(SIMULATOR_TEST);
+    const tests = asked?.filter((t): t is TestKind => t !== SIMULATOR_TEST);
     const duration = args.duration as number | undefined;
     if (duration !== undefined && !(duration > 0 && duration <= 600)) {
       throw new TinyNfError(`--duration must be a number of seconds between 0 and 600, got ${duration}`);
     }
-    const result = await runBench({
+    let simulator: SimulatorRow | null = null;
+    if (withSimulator) {
+      process.stderr.write('simulator: its own capacity (2 ports, one thread)\n');
+      simulator = simulatorRow(duration ?? (args.quick === true ? 0.5 : 2));
+    }
+    const result = tests !== undefined && tests.length === 0 ? { rows: [], notes: [], date: new Date().toISOString() } : await runBench({
       quick: args.quick === true,
       nfs: args.nf as string[] | undefined,
       models,
@@ -48,20 +61,26 @@ export const command: CommandModule = {
       ndr: args.ndr === true,
       log: (line) => process.stderr.write(line + '\n'),
     });
-    if (result.rows.length === 0) throw new TinyNfError(`nothing to benchmark${result.notes.length > 0 ? `: ${result.notes.join('; ')}` : ''}`);
+    if (result.rows.length === 0 && simulator === null) throw new TinyNfError(`nothing to benchmark${result.notes.length > 0 ? `: ${result.notes.join('; ')}` : ''}`);
     const save = args.save as string | undefined;
     if (save !== undefined) {
       try {
-        fs.writeFileSync(save, JSON.stringify({ ...result, machine: machine() }, null, 1) + '\n');
+        fs.writeFileSync(save, JSON.stringify({ ...result, simulator, machine: machine() }, null, 1) + '\n');
       } catch (e) {
         throw new TinyNfError(`cannot write ${save}: ${(e as Error).message}`);
       }
     }
     if (args.json === true) {
       for (const n of result.notes) process.stderr.write(`note: ${n}\n`);
-      process.stdout.write(JSON.stringify(result.rows) + '\n');
+      process.stdout.write(JSON.stringify(simulator === null ? result.rows : [...result.rows, simulator]) + '\n');
     } else {
-      process.stdout.write(formatReport(result));
+      if (result.rows.length > 0) process.stdout.write(formatReport(result));
+      if (simulator !== null) {
+        process.stdout.write(
+          `simulator: ${simulator.ns_per_frame} ns per forwarded frame (received on one port, sent on the other) on one thread: ` +
+            `${simulator.mpps_per_port} Mpps per port with ${simulator.ports} ports (target 14.88, line rate of 64-byte frames)\n`,
+        );
+      }
     }
     if (result.rows.some((r) => r.violations > 0)) process.exitCode = 1;
   },

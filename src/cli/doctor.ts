@@ -5,9 +5,10 @@
 // The checks are in src/env/doctor.ts; this file only parses options, wires the driver's Device.init for --init
 // and prints.
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { DEFAULT_LINK_TIMEOUT_US, DoctorOptions, formatCheck, runDoctor } from '../env/doctor';
-import { TinyNfError } from '../env/environment';
+import { DEFAULT_LINK_TIMEOUT_US, DoctorOptions, find82599Ports, formatCheck, runDoctor } from '../env/doctor';
+import { Environment, TinyNfError } from '../env/environment';
 import { LinuxEnvironment } from '../env/linux';
+import { hardwareEnvironment } from '../env/vfio';
 import { Device } from '../ixgbe/device';
 
 interface DoctorArgs {
@@ -48,7 +49,7 @@ export const command: CommandModule<object, DoctorArgs> = {
     const options: DoctorOptions = { sysfsRoot: args.sysfsRoot, procRoot: args.procRoot, modulesRoot: args.modulesRoot };
     if (args.init) {
       options.init = {
-        env: new LinuxEnvironment({ sysfsRoot: args.sysfsRoot }),
+        env: initEnvironment((args.addresses ?? []).map(String), args.sysfsRoot),
         device: (env, address) => {
           Device.init(env, address);
         },
@@ -64,3 +65,16 @@ export const command: CommandModule<object, DoctorArgs> = {
     if (!report.ok) process.exitCode = 1;
   },
 };
+
+/**
+ * The environment `--init` drives the ports with: VFIO when every port is on vfio-pci (as `tinynf run` does), the
+ * Linux one otherwise (a mix is reported by the checks; init then uses physical addresses, as before).
+ */
+function initEnvironment(addresses: string[], sysfsRoot: string): Environment {
+  const ports = addresses.length > 0 ? addresses : find82599Ports(sysfsRoot);
+  try {
+    return hardwareEnvironment(ports, sysfsRoot).env;
+  } catch {
+    return new LinuxEnvironment({ sysfsRoot });
+  }
+}

@@ -15,6 +15,7 @@ import { command as runCommand, setCommandLine } from './run';
 import { command as setupCommand } from './setup';
 import { command as simCommand } from './sim';
 import { command as unbindCommand } from './unbind';
+import { command as vmCommand } from './vm';
 
 /** Exit code of usage errors (as getopt-style tools do); user errors exit 1. */
 export const USAGE_EXIT_CODE = 2;
@@ -33,6 +34,7 @@ export function buildParser(argv: string[]) {
     .command(doctorCommand)
     .command(bindCommand)
     .command(unbindCommand)
+    .command(vmCommand)
     .demandCommand(1, 'a command is needed')
     .strict()
     .help()

@@ -1,5 +1,5 @@
-// `tinynf run <nf|./my-nf.ts> (--sim [--tap LAN,WAN] [--pcap LAN.pcap,WAN.pcap] | --pci A B) [--model M] [--duration S]
-// [--json] [--fail-fast] [--config FILE] [NF flags]`: run a built-in network function or the NF module in a file.
+// `tinynf run <nf|./my-nf.ts> (--sim [--tap LAN,WAN] [--pcap LAN.pcap,WAN.pcap] | --pci A B | --virtio A B [--stop-file F])
+// [--model M] [--duration S] [--json] [--fail-fast] [--config FILE] [NF flags]`: run a built-in network function or the NF module in a file.
 // The NF's flags come from its configuration schema (one per top-level scalar field, camelCase -> --kebab-case).
 // Progress lines go to stderr; the summary (or, with --json, one JSON object as the last line) to stdout.
 import * as fs from 'fs';
@@ -15,7 +15,7 @@ import { MetricsServer, parseMetricsAddress } from '../app/metrics';
 import { snakeCounters } from '../ixgbe/statistics';
 
 /** The options of `tinynf run` itself: an NF's configuration field may not take one of these flag names. */
-export const RUN_OPTIONS = ['sim', 'sim-thread', 'pci', 'model', 'duration', 'json', 'fail-fast', 'config', 'flows', 'offered-mpps', 'frame-size', 'protocol', 'order', 'tap', 'pcap', 'pcap-in', 'pcap-timing', 'capture', 'metrics', 'help'];
+export const RUN_OPTIONS = ['sim', 'sim-thread', 'pci', 'virtio', 'stop-file', 'model', 'duration', 'json', 'fail-fast', 'config', 'flows', 'offered-mpps', 'frame-size', 'protocol', 'order', 'tap', 'pcap', 'pcap-in', 'pcap-timing', 'capture', 'metrics', 'help'];
 
 /** `PORT=FILE` values of a repeatable flag -> files by port (ports 0 and 1). */
 function portFiles(flag: string, values: unknown): (string | undefined)[] | undefined {
@@ -58,6 +58,20 @@ function nfFlags(def: NfDefinition | undefined): Record<string, NfFlag & { nfs: 
   return out;
 }
 
+/**
+ * A stop() for the run loop: true once `file` exists. The loop asks every ~1 ms; the file is looked at every 100 ms
+ * at most (a stat may be slow: in the QEMU lab it is a 9p round trip of milliseconds, which would eat the loop).
+ */
+function stopWhenExists(file: string): () => boolean {
+  let next = 0;
+  return () => {
+    const now = performance.now();
+    if (now < next) return false;
+    next = now + 100;
+    return fs.existsSync(file);
+  };
+}
+
 /** The NF the command line names, loaded once (a module file is required once per process anyway). */
 let loaded: { spec: string; def: NfDefinition } | null = null;
 function nfFor(spec: string): NfDefinition {
@@ -77,6 +91,8 @@ export const command: CommandModule = {
       .option('sim', { type: 'boolean', describe: 'two in-memory 82599 ports with generated traffic (default)' })
       .option('sim-thread', { type: 'boolean', default: false, describe: 'simulated NICs run in a worker thread, in real time (default: inline, between polls)' })
       .option('pci', { type: 'string', array: true, describe: 'two real 82599 ports: LAN WAN (e.g. 0000:03:00.0 0000:03:00.1)' })
+      .option('virtio', { type: 'string', array: true, describe: 'two virtio-net ports: LAN WAN (e.g. in a QEMU guest, see docs/virtio.md)' })
+      .option('stop-file', { type: 'string', describe: 'stop early once this file exists (looked at every 100 ms)' })
       .option('model', { type: 'string', default: 'restricted', describe: `driver model: ${DRIVER_MODELS.join(' | ')}` })
       .option('duration', { type: 'number', default: 10, describe: 'seconds to run' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON object as the last line' })
@@ -101,7 +117,13 @@ export const command: CommandModule = {
     const def = nfFor(spec);
     const name = def.name;
     const model = parseDriverModel(String(args.model));
-    if (args.sim === true && args.pci !== undefined) throw new TinyNfError('choose --sim or --pci, not both');
+    if ([args.sim === true, args.pci !== undefined, args.virtio !== undefined].filter((x) => x).length > 1) {
+      throw new TinyNfError('choose one of --sim, --pci and --virtio');
+    }
+    if (args.virtio !== undefined && (args.tap !== undefined || args.pcap !== undefined || args['sim-thread'] === true)) {
+      throw new TinyNfError('--tap, --pcap and --sim-thread are for simulated ports, not --virtio');
+    }
+    if (args['stop-file'] !== undefined && args.virtio === undefined) throw new TinyNfError('--stop-file works with --virtio only');
     if (args['sim-thread'] === true && args.pci !== undefined) throw new TinyNfError('--sim-thread is for simulated ports, not --pci');
     const config: Record<string, unknown> = {};
     if (args.config !== undefined) {
@@ -159,6 +181,8 @@ export const command: CommandModule = {
       failFast: args['fail-fast'] === true,
       durationS: Number(args.duration),
       pci: args.pci as string[] | undefined,
+      virtio: args.virtio as string[] | undefined,
+      stop: args['stop-file'] !== undefined ? stopWhenExists(String(args['stop-file'])) : undefined,
       sim: {
         flows: args.flows === undefined ? undefined : Number(args.flows),
         rate,

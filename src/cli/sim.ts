@@ -75,7 +75,7 @@ export const command: CommandModule<object, SimArgs> = {
       .option('pcap-timing', { choices: ['fast', 'recorded'] as const, default: 'fast' as const, describe: 'pcap replay: back to back or as captured' })
       .option('pcap-loops', { type: 'number', default: 1, describe: 'pcap replay: passes over the file (0 = forever)' })
       .option('pcap-out', { type: 'string', array: true, describe: 'write what a port transmits to a pcap file: PORT=FILE' })
-      .option('wait-rx', { type: 'boolean', default: true, describe: "hold each port's input until a driver has enabled receive (--no-wait-rx: at once)" })
+      .option('wait-rx', { type: 'boolean', default: true, describe: "hold each port's input until a driver has enabled receive on it and stopped configuring (--no-wait-rx: at once)" })
       .option('duration', { type: 'number', describe: 'stop after this many seconds (default: at SIGINT/SIGTERM)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the summary as one JSON object (last line)' }) as unknown as Argv<SimArgs>,
   handler: async (args) => {
@@ -116,6 +116,8 @@ export const command: CommandModule<object, SimArgs> = {
       );
       try {
         summary = await runner.run();
+        // warnings by name and message (violations were printed as they happened)
+        for (const w of device.warnings) process.stdout.write(formatViolation(w, runner.startNs, 'warning') + '\n');
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);

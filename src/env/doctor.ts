@@ -11,7 +11,18 @@ import { Environment, PCI_DEVICE_82599ES_SFP, PCI_VENDOR_INTEL, PciAddress, Tiny
 import { HUGEPAGES_2M_DIR, SETUP_HUGEPAGES_COMMAND, findHugetlbfsMount, readHugepagePool } from './hugepages';
 import { LinuxEnvironment } from './linux';
 import { PCI_CONFIG_BAR0_LOW } from './pci-checks';
-import { boundDriver, hex4, interfacesInUse, listNetworkDevices, netInterfaces, pciDeviceDir } from './sysfs';
+import {
+  boundDriver,
+  describeIommuGroup,
+  hex4,
+  interfacesInUse,
+  iommuGroupInfo,
+  listNetworkDevices,
+  netInterfaces,
+  pciDeviceDir,
+  supportedModel,
+} from './sysfs';
+import { boundToVfio } from './vfio';
 
 export interface DoctorCheck {
   /** What is checked, e.g. "hugepages" or "driver 0000:5e:00.0". */
@@ -190,7 +201,7 @@ export function parseIommuCmdline(cmdline: string): IommuCmdline {
  * no IOMMU (no groups in sysfs), or an IOMMU in passthrough mode (iommu=pt on the command line, or every group's
  * default domain of type "identity").
  */
-export function checkIommu(sysfsRoot: string, procRoot: string): DoctorCheck {
+export function checkIommu(sysfsRoot: string, procRoot: string, portsOnVfio = false): DoctorCheck {
   const groupsDir = path.join(sysfsRoot, 'kernel', 'iommu_groups');
   const groups = listDir(groupsDir);
   const cmdline = parseIommuCmdline(readText(path.join(procRoot, 'cmdline')) ?? '');
@@ -205,11 +216,16 @@ export function checkIommu(sysfsRoot: string, procRoot: string): DoctorCheck {
     return ok('iommu', `on in passthrough mode (${groups.length} groups; ${why}): DMA of devices not claimed by a VFIO user is not translated`);
   }
   const typeSummary = types.length > 0 ? `; group types: ${[...new Set(types)].join(', ')}` : '';
+  if (portsOnVfio) {
+    // src/env/vfio.ts: with every port on vfio-pci tinynf programs the IOMMU itself and gives the NIC IOVAs.
+    return ok('iommu', `on and translating DMA (${groups.length} groups${typeSummary}): the ports are on vfio-pci, so tinynf uses VFIO and maps their DMA itself`);
+  }
   return fail(
     'iommu',
     `on and translating DMA (${groups.length} groups; kernel command line: ${shown}${typeSummary}): ` +
       'the NIC would take the physical addresses tinynf reads from pagemap for I/O virtual addresses, so its DMA would fault or hit other memory',
-    'add iommu=pt to GRUB_CMDLINE_LINUX in /etc/default/grub, then `sudo update-grub` and reboot (or intel_iommu=off, or disable VT-d/AMD-Vi in the BIOS)',
+    `bind the ports to vfio-pci (${TINYNF} bind --vfio ADDR): tinynf then uses VFIO, maps its DMA memory in the IOMMU, and the NIC can reach nothing else; ` +
+      'or add iommu=pt to GRUB_CMDLINE_LINUX in /etc/default/grub, then `sudo update-grub` and reboot (or intel_iommu=off, or disable VT-d/AMD-Vi in the BIOS)',
   );
 }
 
@@ -218,12 +234,17 @@ export function checkIommu(sysfsRoot: string, procRoot: string): DoctorCheck {
  * "confidentiality" include LOCKDOWN_PCI_ACCESS, which makes drivers/pci/pci-sysfs.c refuse mmap of resource files
  * and writes to config: exactly what tinynf does. Distributions turn lockdown on when booted with Secure Boot.
  */
-export function checkLockdown(sysfsRoot: string): DoctorCheck {
+export function checkLockdown(sysfsRoot: string, portsOnVfio = false): DoctorCheck {
   const file = path.join(sysfsRoot, 'kernel', 'security', 'lockdown');
   const text = readText(file);
   if (text === undefined) return ok('lockdown', `no kernel lockdown (${file} absent)`);
   const active = /\[(\w+)\]/.exec(text)?.[1] ?? 'unknown';
   if (active === 'none') return ok('lockdown', 'none: BAR0 can be mapped and configuration space written through sysfs');
+  if (portsOnVfio) {
+    // ASSUMPTION (from the kernel sources, not tested here): LOCKDOWN_PCI_ACCESS guards the sysfs resource/config
+    // files and /proc/bus/pci; vfio-pci's device fd is not behind it (only VFIO's no-IOMMU mode is refused).
+    return ok('lockdown', `kernel lockdown is "${active}", which does not restrict VFIO: the ports are on vfio-pci`);
+  }
   return fail(
     'lockdown',
     `kernel lockdown is "${active}": the kernel refuses mmap of resource0 and writes to config through sysfs (LOCKDOWN_PCI_ACCESS)`,
@@ -281,7 +302,7 @@ export function checkModules(sysfsRoot: string, modulesRoot: string, release: st
     return ok('modules', `${describe}; \`tinynf bind\` needs it loaded first: sudo modprobe uio_pci_generic`);
   }
   if (states[1].s.available) {
-    return ok('modules', `${describe}; vfio-pci only works with the IOMMU in passthrough mode (see iommu)`);
+    return ok('modules', `${describe}; vfio-pci needs the IOMMU on (${TINYNF} bind --vfio ADDR; tinynf then uses VFIO)`);
   }
   if (!portsNeedADriver) {
     return ok('modules', `${describe}; not needed: every port checked is already unbound or bound to a user-space driver`);
@@ -308,6 +329,8 @@ export interface DeviceChecks {
   readonly readyForInit: boolean;
   /** Whether the device still needs `tinynf bind`/`unbind` (it is held by a kernel network driver). */
   readonly needsADriverChange: boolean;
+  /** A virtio-net device (driven by `tinynf run --virtio`; no link to check after an init). */
+  readonly virtio?: boolean;
 }
 
 /**
@@ -339,8 +362,10 @@ export function checkDevice(addressText: string, o: DeviceCheckOptions): DeviceC
 
   const vendor = readHexFile(path.join(dir, 'vendor'));
   const device = readHexFile(path.join(dir, 'device'));
-  const idsOk = vendor === PCI_VENDOR_INTEL && device === PCI_DEVICE_82599ES_SFP;
-  checks.push(checkIds(address, vendor, device));
+  const model = vendor !== undefined && device !== undefined ? supportedModel(vendor, device) : null;
+  const virtio = model === 'virtio-net modern' || model === 'virtio-net legacy';
+  const idsOk = (vendor === PCI_VENDOR_INTEL && device === PCI_DEVICE_82599ES_SFP) || virtio;
+  checks.push(virtio ? ok(`ids ${address}`, `${hex4(vendor!)}:${hex4(device!)} ${model}: supported (tinynf run --virtio, docs/virtio.md)`) : checkIds(address, vendor, device));
 
   const driver = boundDriver(dir);
   const driverOk = driver === undefined || (USER_SPACE_DRIVERS as readonly string[]).includes(driver);
@@ -351,14 +376,15 @@ export function checkDevice(addressText: string, o: DeviceCheckOptions): DeviceC
 
   const env = new LinuxEnvironment({ sysfsRoot: o.sysfsRoot });
   const pciOk = checkPciCommand(address, env, checks);
-  const barOk = checkBar0(address, dir, env, checks);
-  const iommuOk = checkDeviceIommuGroup(address, dir, driver, checks);
+  const barOk = virtio ? checkVirtioBars(address, model === 'virtio-net legacy', env, checks) : checkBar0(address, dir, env, checks);
+  const iommuOk = checkDeviceIommuGroup(address, dir, driver, checks, o.sysfsRoot);
 
   return {
     address,
     checks,
     readyForInit: idsOk && driverOk && inUse.length === 0 && pciOk && barOk && iommuOk,
     needsADriverChange: !driverOk,
+    virtio,
   };
 }
 
@@ -385,7 +411,7 @@ function checkDriver(address: PciAddress, driver: string | undefined): DoctorChe
   const name = `driver ${address}`;
   if (driver === undefined) return ok(name, 'no kernel driver bound (tinynf can drive it as it is)');
   if (driver === 'uio_pci_generic') return ok(name, 'uio_pci_generic');
-  if (driver === 'vfio-pci') return ok(name, 'vfio-pci (its DMA must not be translated: the IOMMU must be off or in passthrough mode, see iommu)');
+  if (driver === 'vfio-pci') return ok(name, 'vfio-pci: tinynf uses VFIO (DMA memory mapped in the IOMMU at I/O virtual addresses)');
   return fail(
     name,
     `bound to ${driver}, which drives the NIC itself: tinynf and the kernel would fight over its registers and rings`,
@@ -520,10 +546,57 @@ function checkBar0(address: PciAddress, dir: string, env: LinuxEnvironment, chec
 }
 
 /**
+ * A virtio-net device's registers: legacy ones in I/O BAR0 (Virtio 1.1 Section 4.1.4.8), modern ones in the memory
+ * BARs named by vendor-specific capabilities (ID 0x09, cfg_type 1 = common, 2 = notify: Section 4.1.4). The driver
+ * (src/virtio/transport.ts) needs exactly these.
+ */
+function checkVirtioBars(address: PciAddress, legacy: boolean, env: LinuxEnvironment, checks: DoctorCheck[]): boolean {
+  const name = `bars ${address}`;
+  try {
+    const read32 = (offset: number) => env.pciRead32(address, offset) >>> 0;
+    if (legacy) {
+      const bar0 = read32(PCI_CONFIG_BAR0_LOW);
+      if ((bar0 & 1) !== 1) {
+        checks.push(fail(name, `BAR0 0x${bar0.toString(16)} of this legacy virtio device is not an I/O BAR`, 'check the address (a legacy virtio-net device has its registers in I/O BAR0)'));
+        return false;
+      }
+      checks.push(ok(name, `legacy virtio: registers in I/O BAR0 (port 0x${(bar0 & ~3).toString(16)}; accessed with pread/pwrite of resource0)`));
+      return true;
+    }
+    const found = new Map<number, number>();
+    if ((read32(PCI_COMMAND) & PCI_STATUS_CAPABILITIES_LIST) !== 0) {
+      let pointer = read32(PCI_CAPABILITIES_POINTER) & 0xfc;
+      for (let i = 0; i < 48 && pointer >= 0x40; i++) {
+        const header = read32(pointer);
+        if ((header & 0xff) === 0x09 && !found.has((header >>> 24) & 0xff)) found.set((header >>> 24) & 0xff, read32(pointer + 4) & 0xff);
+        pointer = (header >>> 8) & 0xfc;
+      }
+    }
+    const common = found.get(1);
+    const notify = found.get(2);
+    if (common === undefined || notify === undefined) {
+      checks.push(fail(name, `no virtio ${common === undefined ? 'common' : 'notify'} configuration capability`, 'this is not a virtio 1.x device as the specification describes it'));
+      return false;
+    }
+    for (const bar of new Set([common, notify])) {
+      if (bar > 5 || (read32(PCI_CONFIG_BAR0_LOW + 4 * bar) & 1) !== 0) {
+        checks.push(fail(name, `the virtio structures' BAR${bar} is not a memory BAR`, 'check the device'));
+        return false;
+      }
+    }
+    checks.push(ok(name, `modern virtio: common configuration in BAR${common}, notifications in BAR${notify} (memory BARs)`));
+    return true;
+  } catch (e) {
+    checks.push(fail(name, `configuration space not readable: ${(e as Error).message}`, 'run tinynf doctor with sudo'));
+    return false;
+  }
+}
+
+/**
  * The device's IOMMU group (<dev>/iommu_group) and its default domain type (<group>/type, Linux >= 5.11):
  * "identity" means untranslated DMA; "DMA"/"DMA-FQ" translated; "blocked" no DMA at all.
  */
-function checkDeviceIommuGroup(address: PciAddress, dir: string, driver: string | undefined, checks: DoctorCheck[]): boolean {
+function checkDeviceIommuGroup(address: PciAddress, dir: string, driver: string | undefined, checks: DoctorCheck[], sysfsRoot: string): boolean {
   const name = `iommu ${address}`;
   let group: string;
   try {
@@ -533,21 +606,29 @@ function checkDeviceIommuGroup(address: PciAddress, dir: string, driver: string 
     return true;
   }
   const groupName = path.basename(group);
+  if (driver === 'vfio-pci') {
+    const info = iommuGroupInfo(sysfsRoot, address);
+    if (info !== undefined && !info.viable) {
+      checks.push(fail(name, `${describeIommuGroup(info, address)}: VFIO cannot open the group`, `bind the other members to vfio-pci (${TINYNF} bind --vfio ADDR) or unbind them (${TINYNF} unbind ADDR)`));
+      return false;
+    }
+    checks.push(ok(name, `group ${groupName} (${info?.devices.length ?? 1} device(s)), viable: VFIO maps tinynf's DMA memory in the IOMMU`));
+    return true;
+  }
   const type = readText(path.join(path.resolve(dir, group), 'type'));
   if (type === undefined) {
     checks.push(ok(name, `group ${groupName}, domain type unknown (no type file before Linux 5.11): see the iommu check`));
     return true;
   }
   if (type === 'identity') {
-    const vfio = driver === 'vfio-pci' ? ' (as long as no VFIO user opens the group, which would switch it to its own domain)' : '';
-    checks.push(ok(name, `group ${groupName}, domain "identity": DMA is not translated${vfio}`));
+    checks.push(ok(name, `group ${groupName}, domain "identity": DMA is not translated`));
     return true;
   }
   checks.push(
     fail(
       name,
       `group ${groupName}, domain "${type}": the IOMMU translates this port's DMA, so the physical addresses tinynf gives it are wrong`,
-      'boot with iommu=pt (or intel_iommu=off); see the iommu check',
+      `${TINYNF} bind --vfio ${address} (tinynf then uses VFIO and the IOMMU), or boot with iommu=pt (or intel_iommu=off); see the iommu check`,
     ),
   );
   return false;
@@ -667,13 +748,13 @@ export function runDoctor(addresses: string[], options: DoctorOptions = {}): Doc
   checks.push(checkCpuArchitecture(options.arch));
   checks.push(checkHugepagePool(sysfsRoot));
   checks.push(checkHugetlbfs(path.join(procRoot, 'mounts')));
-  checks.push(checkIommu(sysfsRoot, procRoot));
-  checks.push(checkLockdown(sysfsRoot));
+  const ports = addresses.length > 0 ? addresses : find82599Ports(sysfsRoot);
+  const onVfio = ports.length > 0 && ports.every((a) => boundToVfio(sysfsRoot, a));
+  checks.push(checkIommu(sysfsRoot, procRoot, onVfio));
+  checks.push(checkLockdown(sysfsRoot, onVfio));
 
-  let ports = addresses;
   const portChecks: DoctorCheck[] = [];
-  if (ports.length === 0) {
-    ports = find82599Ports(sysfsRoot);
+  if (addresses.length === 0) {
     if (ports.length === 0) {
       portChecks.push(
         fail('ports', 'no address given and no Intel 82599 among the PCI network devices', 'pass the ports to check (npx tinynf devices lists them), or install an 82599ES (X520) NIC'),
@@ -690,6 +771,8 @@ export function runDoctor(addresses: string[], options: DoctorOptions = {}): Doc
     for (const d of devices) {
       if (!root.ok) {
         checks.push(fail(`link ${d.address}`, 'not attempted: initialising a device needs root', 'run tinynf doctor --init with sudo'));
+      } else if (d.virtio === true) {
+        checks.push(ok(`link ${d.address}`, 'not applicable: a virtio-net device has no link to wait for; tinynf run --virtio initialises it'));
       } else if (!d.readyForInit) {
         checks.push(fail(`link ${d.address}`, 'not attempted: the device checks above failed, and resetting it now could disturb the kernel', 'fix the checks above first'));
       } else {

@@ -2,6 +2,7 @@
 // Two implementations: linux.ts (hugetlbfs, /proc/self/pagemap, sysfs) and simulated.ts (memory owned by
 // the in-memory 82599 in src/sim). The driver (src/ixgbe) only ever sees this interface.
 import type { DeviceMemory } from './device-memory';
+import type { IoPortBar } from './io-bar';
 
 /** A physically contiguous, zero-filled DMA allocation. */
 export interface DmaMemory {
@@ -47,6 +48,17 @@ export interface Environment {
   sleepUs(us: number): void;
   /** Monotonic time in nanoseconds (a double: exact to well below a microsecond for centuries). */
   nowNs(): number;
+}
+
+/**
+ * An environment that reaches any BAR of any PCI device, not only an 82599's BAR0: what the virtio-net driver needs
+ * (a modern device's registers are in a memory BAR its capabilities name; a legacy device's in I/O BAR0).
+ */
+export interface PciBarEnvironment extends Environment {
+  /** Map memory BAR `bar` (0..5) of the device (checks that it is a memory BAR). Access it only through DeviceMemory. */
+  mapMemoryBar(address: PciAddress, bar: number): SharedArrayBuffer;
+  /** Open I/O BAR `bar` (0..5) of the device for port accesses (checks that it is an I/O BAR). */
+  openIoBar(address: PciAddress, bar: number): IoPortBar;
 }
 
 /** 2 MiB: the huge page size DMA memory comes from. */

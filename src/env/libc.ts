@@ -8,7 +8,8 @@
 // What only libc does, and why we need it:
 //   mlock(2)        lock DMA memory with an error we can report (MAP_LOCKED in mmap fails silently)
 //   mount(2), umount2(2)   `tinynf setup hugepages` mounts hugetlbfs without spawning mount(8)
-//   ioctl(2)        TAP devices (TUNSETIFF) for the simulated wires — a later task
+//   ioctl(2)        TAP devices (TUNSETIFF) for the simulated wires; VFIO (vfio.ts: container, group, device,
+//                   IOMMU mappings)
 //   getpagesize(2)  the base page size pagemap is indexed by (Node has no API for it)
 //   open/close/pread/pwrite  declared for the ioctl users (TAP needs a raw fd from open(2) with O_RDWR) and
 //                   as a check that the FFI layer works; the environment itself uses Node's fs for files.
@@ -27,6 +28,10 @@ export interface Libc {
   pwrite(fd: number, buffer: Uint8Array, count: number, offset: number): number;
   /** ioctl(2) with a pointer argument (e.g. a struct ifreq in a Uint8Array). */
   ioctl(fd: number, request: number, arg: Uint8Array): number;
+  /** ioctl(2) with an integer argument (VFIO_CHECK_EXTENSION, VFIO_SET_IOMMU; 0 where none is read). */
+  ioctlInt(fd: number, request: number, value: number): number;
+  /** ioctl(2) with a NUL-terminated string argument (VFIO_GROUP_GET_DEVICE_FD takes the device's name). */
+  ioctlString(fd: number, request: number, value: string): number;
   getpagesize(): number;
   getuid(): number;
   geteuid(): number;
@@ -96,6 +101,8 @@ function load(): Libc {
       return Number(pwrite(fd, buffer, count, offset));
     },
     ioctl: (fd, request, arg) => ioctl(fd, request, 'void *', arg) as number,
+    ioctlInt: (fd, request, value) => ioctl(fd, request, 'long', value) as number,
+    ioctlString: (fd, request, value) => ioctl(fd, request, 'const char *', value) as number,
     getpagesize: () => getpagesize() as number,
     getuid: () => getuid() as number,
     geteuid: () => geteuid() as number,

@@ -16,6 +16,7 @@ import {
   assertLittleEndianHost,
 } from './environment';
 import {
+  MappedHugepage,
   SETUP_HUGEPAGES_COMMAND,
   findHugetlbfsMount,
   isHugetlbfs,
@@ -29,6 +30,8 @@ import { checkDeviceAndBar0 } from './pci-checks';
 import { existingPciDevice } from './sysfs';
 import { checkConfigOffset } from './simulated';
 import type { DeviceMemory } from './device-memory';
+import { IoPortBar } from './io-bar';
+import type { PciBarEnvironment } from './environment';
 
 export interface LinuxEnvironmentOptions {
   /** Where sysfs is mounted (default /sys); tests use a temporary directory laid out the same way. */
@@ -46,7 +49,7 @@ interface DmaRegion {
   readonly byteLength: number;
 }
 
-export class LinuxEnvironment implements Environment {
+export class LinuxEnvironment implements PciBarEnvironment {
   readonly name = 'linux';
   readonly sysfsRoot: string;
   readonly pagemapPath: string;
@@ -72,10 +75,8 @@ export class LinuxEnvironment implements Environment {
       throw new TinyNfError(`DMA allocation of ${bytes} bytes refused: must be between 1 and ${HUGE_PAGE_SIZE} bytes`);
     }
     requireRoot('DMA memory (huge pages and physical addresses)');
-    const pool = readHugepagePool(this.sysfsRoot);
-    if (pool.free === 0) throw this.noHugepagesError(pool.total);
-    const mount = this.hugetlbfsMount();
-    const page = mapHugepage(mount, () => this.noHugepagesError(readHugepagePool(this.sysfsRoot).total));
+    const page = this.mapHugepageForDma();
+    const mount = this.hugetlbfsMount(); // for the messages below
 
     const pagemap = new Pagemap(this.pagemapPath, this.basePageSize());
     const entries = pagemap.readMany(page.virtualAddress, HUGE_PAGE_SIZE / pagemap.pageSize);
@@ -104,6 +105,18 @@ export class LinuxEnvironment implements Environment {
       throw new TinyNfError(`virtToPhys: offset ${offset} outside the ${region.byteLength}-byte DMA buffer`);
     }
     return region.phys + offset;
+  }
+
+  /**
+   * One 2 MiB huge page, mapped, populated and locked, with the one-line errors for an empty pool or no hugetlbfs
+   * (what allocateDma starts with; the VFIO environment uses it too and maps the page in the IOMMU instead of
+   * asking pagemap).
+   */
+  mapHugepageForDma(): MappedHugepage {
+    requireRoot('DMA memory (huge pages)');
+    const pool = readHugepagePool(this.sysfsRoot);
+    if (pool.free === 0) throw this.noHugepagesError(pool.total);
+    return mapHugepage(this.hugetlbfsMount(), () => this.noHugepagesError(readHugepagePool(this.sysfsRoot).total));
   }
 
   /**
@@ -194,6 +207,46 @@ export class LinuxEnvironment implements Environment {
     } finally {
       fs.closeSync(fd);
     }
+  }
+
+  mapMemoryBar(address: PciAddress, bar: number): SharedArrayBuffer {
+    const { file, dev } = this.barFile(address, bar, 'memory');
+    const fd = this.open(file, fs.constants.O_RDWR | fs.constants.O_SYNC, `map BAR${bar}`);
+    try {
+      const size = fs.fstatSync(fd).size;
+      if (size === 0) throw new TinyNfError(`${file} is empty: BAR${bar} of ${dev} is not mapped by the kernel`);
+      try {
+        return shmAddon().map(fd, size, 0, true, false);
+      } catch (e) {
+        throw new TinyNfError(`cannot map BAR${bar} of ${dev} (${file}): ${(e as Error).message}`);
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  openIoBar(address: PciAddress, bar: number): IoPortBar {
+    const { file } = this.barFile(address, bar, 'io');
+    let size: number;
+    try {
+      size = fs.statSync(file).size;
+    } catch (e) {
+      throw new TinyNfError(`cannot open ${file}: ${(e as Error).message}`);
+    }
+    return new IoPortBar(file, size);
+  }
+
+  /** resourceN of the device, after checking in config space that BAR `bar` is of the kind asked for. */
+  private barFile(address: PciAddress, bar: number, kind: 'memory' | 'io'): { file: string; dev: PciAddress } {
+    if (!Number.isInteger(bar) || bar < 0 || bar > 5) throw new TinyNfError(`BAR index ${bar} is not 0..5`);
+    const dev = existingPciDevice(this.sysfsRoot, address);
+    // PCI Local Bus Specification 3.0, Section 6.2.5.1: bit 0 of a BAR is 1 for I/O space, 0 for memory space.
+    const value = this.pciRead32(dev.address, 0x10 + 4 * bar) >>> 0;
+    const isIo = (value & 1) === 1;
+    if (isIo !== (kind === 'io')) {
+      throw new TinyNfError(`BAR${bar} of ${dev.address} (0x${value.toString(16)}) is ${isIo ? 'an I/O' : 'a memory'} BAR, not ${kind === 'io' ? 'an I/O' : 'a memory'} BAR`);
+    }
+    return { file: path.join(dev.dir, `resource${bar}`), dev: dev.address };
   }
 
   readStatistic32(_address: PciAddress, bar0: DeviceMemory, offset: number): number {

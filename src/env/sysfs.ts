@@ -49,8 +49,10 @@ export interface PciNetworkDevice {
   /** Name of the bound kernel driver, or undefined. */
   readonly driver: string | undefined;
   readonly interfaces: NetInterface[];
-  /** An Intel 82599ES (8086:10fb), the NIC tinynf drives. */
+  /** A NIC tinynf drives: an Intel 82599ES (8086:10fb) or a virtio-net device (1af4:1041 modern, 1af4:1000 legacy). */
   readonly supported: boolean;
+  /** Which of those: '82599ES', 'virtio-net modern', 'virtio-net legacy', or null. */
+  readonly model: SupportedModel | null;
 }
 
 /** Every PCI device of class 0x02xxxx under the sysfs root, sorted by address. Reads only. */
@@ -84,8 +86,22 @@ export function readPciDevice(sysfsRoot: string, address: PciAddress): PciNetwor
     classCode,
     driver: boundDriver(dir),
     interfaces: netInterfaces(sysfsRoot, dir),
-    supported: vendor === PCI_VENDOR_INTEL && device === PCI_DEVICE_82599ES_SFP,
+    supported: supportedModel(vendor, device) !== null,
+    model: supportedModel(vendor, device),
   };
+}
+
+export type SupportedModel = '82599ES' | 'virtio-net modern' | 'virtio-net legacy';
+
+/**
+ * The NIC models tinynf drives, by PCI identity: the 82599ES (src/ixgbe) and virtio-net (src/virtio; Virtio 1.1
+ * Section 4.1.2: vendor 0x1af4, device 0x1041 = 0x1040 + type 1 for a modern device, 0x1000 for a transitional one).
+ */
+export function supportedModel(vendor: number, device: number): SupportedModel | null {
+  if (vendor === PCI_VENDOR_INTEL && device === PCI_DEVICE_82599ES_SFP) return '82599ES';
+  if (vendor === 0x1af4 && device === 0x1041) return 'virtio-net modern';
+  if (vendor === 0x1af4 && device === 0x1000) return 'virtio-net legacy';
+  return null;
 }
 
 /** Basename of the device's `driver` symlink, or undefined if no driver is bound. */
@@ -325,4 +341,48 @@ function writeAttribute(o: Required<BindOptions>, file: string, text: string, wh
 function iommuAvailable(sysfsRoot: string): boolean {
   if (listDir(path.join(sysfsRoot, 'kernel', 'iommu_groups')).length > 0) return true;
   return readText(path.join(sysfsRoot, 'module', 'vfio', 'parameters', 'enable_unsafe_noiommu_mode')) === 'Y';
+}
+
+// ---- IOMMU groups (Linux Documentation: ABI/testing/sysfs-kernel-iommu_groups, driver-api/vfio.rst) -----------
+
+/** The IOMMU group number of a device (basename of its `iommu_group` link), or undefined without an IOMMU. */
+export function iommuGroupOf(sysfsRoot: string, address: PciAddress): number | undefined {
+  try {
+    const n = Number.parseInt(path.basename(fs.readlinkSync(path.join(pciDeviceDir(sysfsRoot, address), 'iommu_group'))), 10);
+    return Number.isNaN(n) ? undefined : n;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface IommuGroup {
+  readonly group: number;
+  /** Every device of the group with its bound driver. */
+  readonly devices: { address: PciAddress; driver: string | undefined }[];
+  /**
+   * What VFIO_GROUP_GET_STATUS will call viable: every device bound to vfio-pci or to no driver. (The kernel also
+   * accepts a few "driver_override-safe" drivers such as pci-stub and PCI bridges bound to pcieport; tinynf
+   * reports those as not viable, the stricter reading.)
+   */
+  readonly viable: boolean;
+}
+
+/** The IOMMU group of `address` and the drivers of its members, from sysfs; undefined without an IOMMU. */
+export function iommuGroupInfo(sysfsRoot: string, address: PciAddress): IommuGroup | undefined {
+  const group = iommuGroupOf(sysfsRoot, address);
+  if (group === undefined) return undefined;
+  const members = listDir(path.join(sysfsRoot, 'kernel', 'iommu_groups', String(group), 'devices')).sort();
+  const devices = members.map((a) => ({ address: a, driver: boundDriver(pciDeviceDir(sysfsRoot, a)) }));
+  if (devices.length === 0) devices.push({ address, driver: boundDriver(pciDeviceDir(sysfsRoot, address)) });
+  const viable = devices.every((d) => d.driver === undefined || d.driver === 'vfio-pci');
+  return { group, devices, viable };
+}
+
+/** One line for `tinynf bind --vfio`: the group, its size, viability, and which other members stand in the way. */
+export function describeIommuGroup(g: IommuGroup, address: PciAddress): string {
+  const blocking = g.devices.filter((d) => d.address !== address && d.driver !== undefined && d.driver !== 'vfio-pci');
+  return (
+    `IOMMU group ${g.group}: ${g.devices.length} device(s), ${g.viable ? 'viable' : 'NOT viable'}` +
+    (blocking.length > 0 ? `; bind these to vfio-pci too (or unbind them): ${blocking.map((d) => `${d.address} (${d.driver})`).join(', ')}` : '')
+  );
 }

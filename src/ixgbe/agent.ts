@@ -43,6 +43,7 @@ const DESCRIPTOR_WORDS = R.DESCRIPTOR_BYTES / 4;
 // Section 7.1.5 Legacy Receive Descriptor Format (write-back): length = bits 15:0 of Q1, DD = bit 32 of Q1
 const RX_LENGTH = R.LEGACY_RX_W2_LENGTH;
 const RX_STATUS_DD = R.LEGACY_RX_W3_STATUS_DD;
+const RX_STATUS_EOP = R.LEGACY_RX_W3_STATUS_EOP;
 // Section 7.2.3.2.2 Legacy Transmit Descriptor Format: EOP | IFCS on every packet, RS to ask for a head write-back
 const TX_COMMAND = (R.LEGACY_TX_W2_CMD_EOP | R.LEGACY_TX_W2_CMD_IFCS) >>> 0;
 const TX_COMMAND_RS = R.LEGACY_TX_W2_CMD_RS;
@@ -133,6 +134,7 @@ export class Agent implements Forwarder {
     this.packets = packets;
     this.views = views;
     this.outputs = new Uint8Array(this.outputsCount);
+    this.noOutputs = new Uint8Array(this.outputsCount);
   }
 
   /** Run the handler on every packet available now (at most POLL_BUDGET); flushes when the input is idle. */
@@ -167,31 +169,62 @@ export class Agent implements Forwarder {
    * Several packets may be received before they are transmitted; transmit() always completes the oldest.
    */
   receive(): number {
-    const slot = this.receiveDelimiter;
-    if (this.receivable === 0) {
-      // Section 7.1.5 Legacy Receive Descriptor Format: DD is bit 32 of Q1 (bit 0 of word 3). The DD read must be
-      // an acquire (Atomics.load): it orders the reads of the length and of the packet after the NIC's writes.
-      const ring0 = this.ring0;
-      if ((Atomics.load(ring0, slot * 4 + 3) & RX_STATUS_DD) === 0) {
-        if (this.unflushed !== 0) this.flush();
-        if (this.receiveDelimiter === this.processedDelimiter) this.recycle();
-        return -1;
+    for (;;) {
+      const slot = this.receiveDelimiter;
+      if (this.receivable === 0 && !this.received(slot)) return -1;
+      // Section 7.1.5: EOP (bit 1 of word 3) ends a frame; without it the frame continues in the next descriptor.
+      // ASSUMPTION (as TinyNF): a frame fits one buffer. A NIC that spreads one over several (jumbo frames enabled,
+      // larger than BUFFER_BYTES) gets it dropped whole, never forwarded in pieces: each of its descriptors is
+      // retired with null descriptors, in order (once the packets before it are transmitted), and counted.
+      if ((this.ring0[slot * 4 + 3] & RX_STATUS_EOP) === 0 || this.discarding) {
+        if (slot !== this.processedDelimiter) return -1;
+        this.dropFragment(slot);
+        continue;
       }
-      // An Atomics.load costs ~9 ns in Node 20 (a builtin call, not inlined): as much as the rest of a no-op packet.
-      // So look ahead once: if the descriptor RECEIVE_LOOKAHEAD - 1 slots on is done too, so are all in between,
-      // and the one acquire covers them all.
-      // INTERPRETATION-MISSING: the data sheet does not say in so many words that receive descriptors are written
-      // back in ring order, but the head only moves forward (Section 8.2.3.8.4 RDH), write-backs are of "used"
-      // descriptors packed into consecutive cache-line chunks (the receive write-back text of Section 7.1, as in the
-      // 82598 data sheet's 3.5.2.7), and posted PCIe writes arrive in order: every descriptor between was done
-      // before the later one. A slot never holds a stale DD from its previous lap: transmit() zeroes word 3 of every
-      // slot it hands back, and the NIC never writes past RDT.
-      this.receivable = (Atomics.load(ring0, ((slot + RECEIVE_LOOKAHEAD - 1) & RING_MASK) * 4 + 3) & RX_STATUS_DD) !== 0 ? RECEIVE_LOOKAHEAD : 1;
+      this.receivable--;
+      this.receiveDelimiter = (slot + 1) & RING_MASK;
+      this.stats.rxPackets++;
+      return slot;
     }
+  }
+
+  /** Frames dropped because they spanned several receive descriptors (see receive()). */
+  multiDescriptorFrames = 0;
+  /** Inside a multi-descriptor frame being dropped. */
+  private discarding = false;
+  private readonly noOutputs: Uint8Array;
+
+  private dropFragment(slot: number): void {
+    const eop = (this.ring0[slot * 4 + 3] & RX_STATUS_EOP) !== 0;
+    this.discarding = !eop;
+    if (eop) this.multiDescriptorFrames++;
     this.receivable--;
     this.receiveDelimiter = (slot + 1) & RING_MASK;
     this.stats.rxPackets++;
-    return slot;
+    this.transmit(0, this.noOutputs); // null descriptors on every output; counted in droppedPackets
+  }
+
+  /** Whether the descriptor at `slot` is done (then `receivable` says how many from it on are); flushes if not. */
+  private received(slot: number): boolean {
+    // Section 7.1.5 Legacy Receive Descriptor Format: DD is bit 32 of Q1 (bit 0 of word 3). The DD read must be
+    // an acquire (Atomics.load): it orders the reads of the length and of the packet after the NIC's writes.
+    const ring0 = this.ring0;
+    if ((Atomics.load(ring0, slot * 4 + 3) & RX_STATUS_DD) === 0) {
+      if (this.unflushed !== 0) this.flush();
+      if (this.receiveDelimiter === this.processedDelimiter) this.recycle();
+      return false;
+    }
+    // An Atomics.load costs ~9 ns in Node 20 (a builtin call, not inlined): as much as the rest of a no-op packet.
+    // So look ahead once: if the descriptor RECEIVE_LOOKAHEAD - 1 slots on is done too, so are all in between,
+    // and the one acquire covers them all.
+    // INTERPRETATION-MISSING: the data sheet does not say in so many words that receive descriptors are written
+    // back in ring order, but the head only moves forward (Section 8.2.3.8.4 RDH), write-backs are of "used"
+    // descriptors packed into consecutive cache-line chunks (the receive write-back text of Section 7.1, as in the
+    // 82598 data sheet's 3.5.2.7), and posted PCIe writes arrive in order: every descriptor between was done
+    // before the later one. A slot never holds a stale DD from its previous lap: transmit() zeroes word 3 of every
+    // slot it hands back, and the NIC never writes past RDT.
+    this.receivable = (Atomics.load(ring0, ((slot + RECEIVE_LOOKAHEAD - 1) & RING_MASK) * 4 + 3) & RX_STATUS_DD) !== 0 ? RECEIVE_LOOKAHEAD : 1;
+    return true;
   }
 
   /** Length of the packet received in `slot` (Section 7.1.5: bits 15:0 of Q1). */

@@ -74,6 +74,11 @@ export class RxQueue {
     this.bufferAt[i] = buffer;
   }
 
+  /** Frames dropped because they spanned several receive descriptors (see rxBatch). */
+  multiDescriptorFrames = 0;
+  /** Inside a multi-descriptor frame being dropped. */
+  private discarding = false;
+
   /** Receive up to `max` packets into `buffers` (indexes into the pool; lengths in pool.lengths). */
   rxBatch(buffers: Int32Array, max: number): number {
     const ring = this.ring;
@@ -93,8 +98,15 @@ export class RxQueue {
         if ((status & RX_STATUS_DD) === 0) break;
         if (max - n >= LOOKAHEAD && (Atomics.load(ring, ((i + LOOKAHEAD - 1) & mask) * 4 + 2) & RX_STATUS_DD) !== 0) done = LOOKAHEAD - 1;
       }
-      if ((status & RX_STATUS_EOP) === 0) {
-        throw new TinyNfError('received a packet spanning several descriptors (larger than a buffer); not supported');
+      if ((status & RX_STATUS_EOP) === 0 || this.discarding) {
+        // ASSUMPTION (as ixy): a frame fits one buffer. One the NIC spread over several descriptors (jumbo frames
+        // enabled, larger than a buffer; EOP only on the last, Section 7.1.6.2) is dropped whole, never delivered in
+        // pieces: its buffers go back to the ring in place, and it is counted.
+        this.discarding = (status & RX_STATUS_EOP) === 0;
+        if (!this.discarding) this.multiDescriptorFrames++;
+        this.give(i, this.bufferAt[i]);
+        i = (i + 1) & mask;
+        continue;
       }
       const fresh = this.pool.alloc();
       if (fresh < 0) break; // pool exhausted: leave the packet in the ring for now
@@ -104,7 +116,7 @@ export class RxQueue {
       this.give(i, fresh);
       i = (i + 1) & mask;
     }
-    if (n !== 0) {
+    if (i !== this.index) {
       this.index = i;
       // The descriptor just before the next one to look at becomes the tail (ixy's last_rx_index)
       this.tail.write32((i - 1) & mask);

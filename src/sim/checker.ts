@@ -53,6 +53,8 @@ export const WARNINGS = {
   'dca-rxctrl-bit12': ['8.2.3.11.1', 'receive queue enabled with DCA_RXCTRL bit 12 still 1 (must be set to 0)'],
   'head-written-while-enabled': ['8.2.3.8.4 / 8.2.3.9.8', 'RDH/TDH written while the queue is enabled'],
   'rscfrstsize-not-cleared': ['8.2.3.8.8', 'receive enabled with RDRXCTL.RSCFRSTSIZE not 0'],
+  'reset-pulse-missed': ['4.2.1.6.1 / 5.2.5.3.2', 'CTRL.MASTER_DISABLE cleared with no CTRL.RST seen: a reset bit set and cleared within one poll interval is invisible to a polling device'],
+  'tx-tail-lap-suspected': ['7.2.3.3', 'transmit descriptors rewritten while the NIC owns none and TDT unchanged: a tail advance of exactly one ring cannot be told from no advance'],
   'simulator-stalled': ['8.2.3.1.1', 'the simulator thread did not poll for a whole reset duration around CTRL.RST: write order unknowable'],
 } as const;
 

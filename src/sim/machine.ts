@@ -8,7 +8,7 @@
 import { DmaMemory, PciAddress, TinyNfError } from '../env/environment';
 import type { Violation } from './checker';
 import { DEFAULT_DMA_BYTES, DEFAULT_PHYS_BASE, PhysicalMemory, alignUp } from './memory';
-import { NicStats, STAGING_BYTES, SimNic, TxPacing } from './nic';
+import { NicStats, STAGING_BYTES, SimNic, TxPacing, pollAll } from './nic';
 
 export interface SimMachineOptions {
   /** Number of ports (default 2, at most 64). */
@@ -115,6 +115,11 @@ export class SimMachine {
     this.memory.addRegion(phys, buffer, byteOffset, length);
   }
 
+  /** Forget a region added with addRegion (an IOMMU unmap, as the device sees it). */
+  removeRegion(phys: number): void {
+    this.memory.removeRegion(phys);
+  }
+
   setTxPacing(port: number, pacing: TxPacing): void {
     this.nic(port).setTxPacing(pacing);
   }
@@ -127,7 +132,7 @@ export class SimMachine {
 
   /** One full poll of every NIC at the current time (notice register writes, do the DMA work that is due). */
   step(): void {
-    for (const nic of this.nics) nic.poll(this.now);
+    pollAll(this.nics, this.now);
     this.updateStatistics();
   }
 
@@ -140,17 +145,14 @@ export class SimMachine {
     if (!(ns >= 0) || !Number.isFinite(ns)) throw new TinyNfError(`cannot advance time by ${ns} ns`);
     const target = this.now + ns;
     const nics = this.nics;
-    for (let k = 0; k < nics.length; k++) nics[k].poll(this.now);
+    pollAll(nics, this.now);
     let quantum = this.stepNs;
     let steps = 0;
     while (this.now < target) {
       this.now = Math.min(this.now + quantum, target);
       steps++;
-      let busy = false;
-      const full = (steps & 63) === 0;
-      for (let k = 0; k < nics.length; k++) {
-        if (full ? nics[k].poll(this.now) : nics[k].pollDataPath(this.now)) busy = true;
-      }
+      // a full register scan every 64 steps, else the tails and CTRL only
+      const busy = pollAll(nics, this.now, (steps & 63) === 0 ? -1 : 0);
       quantum = busy ? this.stepNs : Math.min(quantum * 2, this.maxIdleStepNs);
     }
     this.updateStatistics();
@@ -186,9 +188,14 @@ export class SimMachine {
     return this.device(address).bar0;
   }
 
+  /** A driver's read of a statistics register: exact, and cleared by the read as on the 82599 (Section 8.2.3.23). */
+  readStatistic32(address: PciAddress, offset: number): number {
+    return this.device(address).readStatistic32(offset);
+  }
+
   /** Summed NIC counters (convenience for reports). */
   totals(): NicStats {
-    const t: NicStats = { rxPackets: 0, rxBytes: 0, rxMissed: 0, rxFiltered: 0, rxNoDescriptor: 0, rxUndersize: 0, txPackets: 0, txBytes: 0, txNullDescriptors: 0, dmaErrors: 0 };
+    const t: NicStats = { rxPackets: 0, rxBytes: 0, rxMissed: 0, rxFiltered: 0, rxNoDescriptor: 0, rxUndersize: 0, rxOversize: 0, txPackets: 0, txBytes: 0, txNullDescriptors: 0, dmaErrors: 0 };
     for (const nic of this.nics) {
       for (const k of Object.keys(t) as (keyof NicStats)[]) t[k] += nic.stats[k];
     }

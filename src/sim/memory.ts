@@ -12,6 +12,13 @@ export const DEFAULT_PHYS_BASE = 0x2_0000_0000;
 /** allocateDma alignment. */
 export const DMA_ALIGNMENT = 4096;
 
+/** viewAt's cache: 2^16 entries. */
+const VIEW_CACHE_BITS = 16;
+const VIEW_CACHE_SIZE = 1 << VIEW_CACHE_BITS;
+/** Longest view viewAt hands out: the largest frame the NIC handles (16 KiB) plus its FCS. */
+const VIEW_BYTES = 16 * 1024 + 64;
+const EMPTY_VIEW = new Uint8Array(0);
+
 export interface MemoryRegion {
   readonly phys: number;
   /** phys + length. */
@@ -44,6 +51,33 @@ export class PhysicalMemory {
     this.addRegion(windowPhys, window, 0, window.byteLength);
   }
 
+  /** Byte views of DMA memory by physical address (viewAt): a hash table of VIEW_CACHE_SIZE entries, tag = phys. */
+  private readonly viewPhys = new Float64Array(VIEW_CACHE_SIZE).fill(-1);
+  private readonly views: Uint8Array[] = new Array<Uint8Array>(VIEW_CACHE_SIZE).fill(EMPTY_VIEW);
+
+  /**
+   * A view of DMA memory starting at `phys`, at least `length` bytes long (to the end of its region, at most
+   * VIEW_BYTES), or null if [phys, phys + length) is not inside one region. Views are cached by address, so a
+   * buffer that comes back (a ring's fixed buffers, or a pool's recycled ones in the flexible model) costs no
+   * allocation: the data path hands out views with no allocation per frame.
+   */
+  viewAt(phys: number, length: number): Uint8Array | null {
+    const k = Math.imul((phys / 64) >>> 0, 0x9e3779b1) >>> (32 - VIEW_CACHE_BITS);
+    if (this.viewPhys[k] === phys) {
+      const v = this.views[k];
+      if (v.length >= length) return v;
+    }
+    if (phys === 0) return null;
+    const r = this.translate(phys, length);
+    if (r < 0) return null;
+    const region = this.regions[r];
+    const end = region.byteOffset + region.length;
+    const v = new Uint8Array(region.buffer, this.offset, Math.min(VIEW_BYTES, end - this.offset));
+    this.viewPhys[k] = phys;
+    this.views[k] = v;
+    return v;
+  }
+
   /** Register memory the NICs may DMA to: physical [phys, phys + length) is buffer[byteOffset ...]. */
   addRegion(phys: number, buffer: SharedArrayBuffer, byteOffset: number, length: number): void {
     if (!Number.isInteger(phys) || phys < 0 || !Number.isInteger(length) || length <= 0 || byteOffset < 0 || byteOffset + length > buffer.byteLength) {
@@ -55,6 +89,18 @@ export class PhysicalMemory {
       }
     }
     this.regions.push({ phys, end: phys + length, buffer, byteOffset, length, bytes: new Uint8Array(buffer) });
+  }
+
+  /**
+   * Forget the region that starts at `phys` (not the window): the NICs no longer reach it. What an IOMMU unmap
+   * looks like to the device (the VFIO tests' model of the kernel uses it). Queues translate their ring once when
+   * enabled, so a ring already in use keeps its memory; buffers are translated per access and fault at once.
+   */
+  removeRegion(phys: number): void {
+    const i = this.regions.findIndex((r, k) => k > 0 && r.phys === phys);
+    if (i < 0) throw new TinyNfError(`no DMA region starts at 0x${phys.toString(16)}`);
+    this.regions.splice(i, 1);
+    this.last = 0;
   }
 
   /** Allocate zero-filled, 4 KiB aligned memory from the window (never freed: a machine lives for one run). */

@@ -7,59 +7,23 @@
 // data sheet's order (global registers, then per queue: ring registers, ENABLE, head, tail), see docs/simulator.md.
 import { TinyNfError } from '../env/environment';
 import { Checker, Violation } from './checker';
-import { appendFcs } from './crc32';
 import type { MemoryRegion, PhysicalMemory } from './memory';
 import * as C from './pci-config';
 import { RingState, RxQueueState, TxQueueState } from './queues';
 import * as R from './registers';
 import { writeResetValues } from './reset';
 import type { WireInput, WireOutput } from './wire';
+import { MAX_FRAME_BYTES, NicStats, PACE_LINE_RATE, PACE_NS_PER_FRAME, PACE_UNLIMITED, STAGING_BYTES, SkippableInput, TxPacing } from './nic-constants';
+import { deliver, publishRxHead, receive } from './nic-receive';
+import { pollDuringReset, powerOnReset, reloadState, startReset } from './nic-reset';
+import { transmit } from './nic-transmit';
+import * as W from './nic-watch';
+import { buildWatchList, hex, registerName } from './nic-watch';
+import { StatisticsBase, readStatistic, updateStatisticsRegisters } from './nic-statistics';
 
-/** Section 8.2.3.1.1: "wait approximately 1 ms after setting [CTRL.RST] before [...] access [to] any other register". */
-export const RESET_DURATION_NS = 1_000_000;
-/** Largest frame the NIC handles (staging buffers); Section 8.2.3.8.7 allows 16 KB receive buffers. */
-export const MAX_FRAME_BYTES = 16 * 1024;
-/** Staging bytes per direction (frame + FCS + slack). */
-export const STAGING_BYTES = MAX_FRAME_BYTES + 64;
-/** Ethernet minimum frame without FCS (64 with it), IEEE 802.3 / Section 8.2.3.22.8 HLREG0.TXPADEN. */
-export const MIN_FRAME_BYTES = 60;
-export const FCS_BYTES = 4;
-/** Preamble + SFD (8) + inter-frame gap (12): 20 bytes of wire time per frame besides the frame itself. */
-export const WIRE_OVERHEAD_BYTES = 20;
-/**
- * Frames received per poll at most, so a simulator that falls behind its input (a worker thread under a line-rate
- * generator) still interleaves transmission and register scans with reception.
- */
-export const RX_BURST = 64;
-
-export interface NicStats {
-  rxPackets: number;
-  rxBytes: number;
-  /** Frames not delivered: no free descriptor (DROP_EN), receive disabled, or filtered out. */
-  rxMissed: number;
-  /** Of rxMissed: frames the L2 filter rejected. */
-  rxFiltered: number;
-  /** Of rxMissed: dropped for lack of a descriptor with SRRCTL.DROP_EN (QPRDC). */
-  rxNoDescriptor: number;
-  /** Of rxMissed: undersize frames (runts, < 64 bytes with FCS) dropped by the MAC (RUC). */
-  rxUndersize: number;
-  txPackets: number;
-  txBytes: number;
-  txNullDescriptors: number;
-  /** Descriptors whose buffer could not be accessed (see the buffer-address-invalid rule). */
-  dmaErrors: number;
-}
-
-export type TxPacing = number | 'line-rate' | 'unlimited';
-
-/**
- * An input that can also hand over its next frame's length without writing the frame (TrafficGenerator): when the
- * NIC would drop the frame anyway (receive disabled, or no free descriptor with DROP_EN in promiscuous mode) it
- * skips it, so a saturated receive ring costs no copies.
- */
-interface SkippableInput extends WireInput {
-  skip(nowNs: number): number;
-}
+export { FCS_BYTES, MAX_FRAME_BYTES, MIN_FRAME_BYTES, RESET_DURATION_NS, RX_BURST, STAGING_BYTES, WIRE_OVERHEAD_BYTES } from './nic-constants';
+export type { NicStats, TxPacing } from './nic-constants';
+export { registerName } from './nic-watch';
 
 export interface SimNicOptions {
   address: string;
@@ -92,38 +56,21 @@ export interface SimNicOptions {
   clock?: () => number;
 }
 
-// Watch-list kinds: what a change of a watched register means.
-const K_CTRL = 1;
-const K_READ_ONLY = 2;
-const K_EEC = 3;
-const K_EIMS = 4;
-const K_EIMC = 5;
-const K_HLREG0 = 6;
-const K_RDRXCTL = 7;
-const K_RXCTRL = 8;
-const K_FCTRL = 9;
-const K_SECRXCTRL = 10;
-const K_DMATXCTL = 11;
-const K_AUTOC = 12;
-const K_RECEIVE_ADDRESS = 13;
-const K_RX_RING = 20;
-const K_SRRCTL = 21;
-const K_DCA_RXCTRL = 22;
-const K_RXDCTL = 23;
-const K_RDH = 24;
-const K_RDT = 25;
-const K_TX_RING = 30;
-const K_TXDCTL = 31;
-const K_TDH = 32;
-const K_TDT = 33;
 
-const PACE_UNLIMITED = 0;
-const PACE_NS_PER_FRAME = 1;
-const PACE_LINE_RATE = 2;
+/**
+ * The port: its register file and the dispatch of register writes (this file); reset (nic-reset.ts), the receive
+ * engine (nic-receive.ts) and the transmit engine (nic-transmit.ts) are functions over this state. Members without
+ * an access modifier that are not documented as public API are internal to src/sim/nic*.ts.
+ */
+/**
+ * How long a rewritten descriptor at an unchanged tail is tolerated before tx-tail-lap-suspected: a driver writes
+ * descriptors before it moves the tail, and on a loaded machine its thread can lose the CPU for milliseconds in
+ * between; a real lap never resolves (that direction stalls for good), so a long wait costs no detection.
+ */
+const TAIL_LAP_SUSPECT_NS = 1_000_000_000;
 
-function hex(v: number): string {
-  return '0x' + v.toString(16);
-}
+/** Unwatched words refreshed per full poll (SimNic.refreshUnwatched): BAR0 in 2,048 full polls. */
+const UNWATCHED_REFRESH_WORDS = 64;
 
 export class SimNic {
   readonly address: string;
@@ -136,6 +83,7 @@ export class SimNic {
     rxFiltered: 0,
     rxNoDescriptor: 0,
     rxUndersize: 0,
+    rxOversize: 0,
     txPackets: 0,
     txBytes: 0,
     txNullDescriptors: 0,
@@ -146,85 +94,87 @@ export class SimNic {
   idlePolls = 0;
   readonly checker: Checker;
 
-  private readonly regs: Uint32Array;
-  private readonly shadow: Uint32Array;
+  readonly regs: Uint32Array;
+  readonly shadow: Uint32Array;
   /** The register file's reset values (EEPROM-loaded MAC included; CTRL, EEC and RDRXCTL patched per reset). */
-  private readonly resetImage: Uint32Array;
-  private readonly resetEec: number;
-  private readonly resetRdrxctl: number;
-  private readonly configWords: Uint32Array;
-  private readonly memory: PhysicalMemory;
-  private readonly mac: Uint8Array;
-  private readonly lanId: number;
-  private readonly sameIntervalStrict: boolean;
-  private readonly clock: (() => number) | null;
+  readonly resetImage: Uint32Array;
+  readonly resetEec: number;
+  readonly resetRdrxctl: number;
+  readonly configWords: Uint32Array;
+  readonly memory: PhysicalMemory;
+  readonly mac: Uint8Array;
+  readonly lanId: number;
+  readonly sameIntervalStrict: boolean;
+  readonly clock: (() => number) | null;
 
   // Watch list, in processing order
-  private readonly watchWords: Int32Array;
-  private readonly watchKinds: Uint8Array;
-  private readonly watchParams: Int16Array;
+  readonly watchWords: Int32Array;
+  readonly watchKinds: Uint8Array;
+  readonly watchParams: Int16Array;
   /** Register word -> index in the watch list, or -1. */
-  private readonly watchIndexOf: Int32Array;
-  private scanCursor = 0;
+  readonly watchIndexOf: Int32Array;
+  scanCursor = 0;
+  unwatchedCursor = 0;
+  /** When the NIC last saw a register write other than a tail (a driver configuring it), ns; -Infinity if never. */
+  lastConfigWriteNs = -Infinity;
 
   readonly rxQueues: RxQueueState[] = [];
   readonly txQueues: TxQueueState[] = [];
   /** Enabled transmit queues (the ones the data path looks at). */
-  private activeTx: TxQueueState[] = [];
+  activeTx: TxQueueState[] = [];
 
   // Global state as the NIC last observed it
-  private resetting = false;
-  private resetEndNs = 0;
-  private masterDisabled = false;
-  private rxEnable = false;
-  private secRxDisabled = false;
-  private transmitEnable = false;
-  private crcStripMac = true;
-  private crcStripDma = false;
-  private txPad = true;
-  private txCrc = true;
-  private loopback = false;
-  private promiscuousUnicast = false;
-  private promiscuousMulticast = false;
-  private acceptBroadcast = false;
+  resetting = false;
+  resetEndNs = 0;
+  masterDisabled = false;
+  rxEnable = false;
+  secRxDisabled = false;
+  transmitEnable = false;
+  crcStripMac = true;
+  /** HLREG0.JUMBOEN: frames up to MAXFRS.MFS instead of 1518 bytes (with the FCS). */
+  jumbo = false;
+  crcStripDma = false;
+  txPad = true;
+  txCrc = true;
+  loopback = false;
+  promiscuousUnicast = false;
+  promiscuousMulticast = false;
+  acceptBroadcast = false;
   /** Valid receive addresses as 48-bit numbers (RAL | RAH << 32). */
-  private unicastAddresses: number[] = [];
-  private eims = 0;
+  unicastAddresses: number[] = [];
+  eims = 0;
 
-  private inputs: WireInput | null = null;
+  inputs: WireInput | null = null;
   /** The input again if it can skip frames, else null. */
-  private skipInput: SkippableInput | null = null;
+  skipInput: SkippableInput | null = null;
   /** The input's largest frame if it declares one (TrafficGenerator.maxFrameLength), else 0: see directRxView. */
-  private directMax = 0;
-  /** Per descriptor of receive queue 0: the buffer address and a view of it the input can write into directly. */
-  private rxSlotPhys = new Float64Array(0);
-  private rxSlotViews: (Uint8Array | null)[] = [];
-  private outputs: WireOutput[] = [];
-  private paceMode = PACE_UNLIMITED;
-  private paceNsPerFrame = 0;
-  private wireFreeNs = 0;
-  private lastPollNs = 0;
+  directMax = 0;
+  outputs: WireOutput[] = [];
+  paceMode = PACE_UNLIMITED;
+  paceNsPerFrame = 0;
+  wireFreeNs = 0;
+  lastPollNs = 0;
   /**
    * Receive side of the wire: busy until this time (ns) with the frames already taken from the input. A frame is
    * taken only when the wire is free, so arrivals never exceed 10 Gb/s whatever the input offers (pcap, queue).
    */
-  private rxWireFreeNs = 0;
+  rxWireFreeNs = 0;
 
   // Staging buffers
-  private readonly stagingBuffer: SharedArrayBuffer;
-  private readonly stagingBytes: Uint8Array;
-  private readonly rxStagingOffset: number;
-  private readonly txStagingOffset: number;
+  readonly stagingBuffer: SharedArrayBuffer;
+  readonly stagingBytes: Uint8Array;
+  readonly rxStagingOffset: number;
+  readonly txStagingOffset: number;
   /** The receive staging area as the `into` of WireInput.next. */
-  private readonly rxInto: Uint8Array;
-  private readonly txFrame: Uint8Array;
+  readonly rxInto: Uint8Array;
+  readonly txFrame: Uint8Array;
   /** A received frame waiting for a descriptor (no DROP_EN); its length, or 0. */
-  private heldLength = 0;
+  heldLength = 0;
   /** Bytes of a multi-descriptor transmit frame gathered so far. */
-  private txGathered = 0;
-  private txGatherIfcs = false;
+  txGathered = 0;
+  txGatherIfcs = false;
   /** Reported "bus master disabled" since it was last enabled (one report per episode). */
-  private busMasterReported = false;
+  busMasterReported = false;
 
   constructor(options: SimNicOptions) {
     this.address = options.address;
@@ -269,9 +219,9 @@ export class SimNic {
     if (options.config === undefined || !options.keepRegisters) C.initConfigSpace(this.config, options.bar0Phys ?? 0xf000_0000);
     if (options.keepRegisters) {
       this.shadow.set(this.regs);
-      this.reloadState();
+      reloadState(this);
     } else {
-      this.powerOnReset();
+      powerOnReset(this);
     }
   }
 
@@ -327,214 +277,98 @@ export class SimNic {
 
   /**
    * One poll at time `nowNs`: notice register writes (`scanWords` watched words from a rotating cursor; all of them
-   * by default), then do the DMA work that is due. Returns true if anything happened.
+   * by default), then do the DMA work that is due. Returns true if anything happened. = observe() then work().
    */
   poll(nowNs: number, scanWords = -1): boolean {
+    return this.work(nowNs, this.observe(nowNs, scanWords));
+  }
+
+  /** Only the data path (tails, no control-register scan): what an inline step between driver actions needs. */
+  pollDataPath(nowNs: number): boolean {
+    return this.work(nowNs, this.observe(nowNs, 0));
+  }
+
+  /**
+   * The first half of a poll: notice register writes (CTRL, then `scanWords` of the watch list, -1 = all, then the
+   * tail of every enabled queue). A machine with several ports observes every port before any port does DMA work,
+   * so that no port's receive runs ahead of a tail another port has not looked at yet (docs/simulator.md, "No
+   * silent tail laps"). Returns true if anything changed.
+   */
+  observe(nowNs: number, scanWords: number): boolean {
+    this.observedBusy = this.observeRegisters(nowNs, scanWords);
+    return this.observedBusy;
+  }
+
+  /** What observe() found at the last poll (pollAll hands it to work()). */
+  observedBusy = false;
+
+  private observeRegisters(nowNs: number, scanWords: number): boolean {
     this.polls++;
     let busy = false;
     if (this.resetting) {
-      busy = this.pollDuringReset(nowNs);
-      if (this.resetting) {
-        this.lastPollNs = nowNs;
-        if (!busy) this.idlePolls++;
-        return busy;
-      }
+      busy = pollDuringReset(this, nowNs);
+      if (this.resetting) return busy;
     }
     // CTRL every poll (a reset must be noticed at once, see startReset), then a window of the watch list
     if (this.regs[R.CTRL >>> 2] !== this.shadow[R.CTRL >>> 2]) {
       this.handle(this.watchIndexOf[R.CTRL >>> 2], nowNs);
       busy = true;
     }
-    if (this.resetting) {
-      this.lastPollNs = nowNs;
-      return true;
+    if (this.resetting) return true;
+    if (scanWords !== 0) {
+      if (this.scan(nowNs, scanWords)) busy = true;
+      this.refreshUnwatched(scanWords < 0 ? UNWATCHED_REFRESH_WORDS : scanWords);
     }
-    if (this.scan(nowNs, scanWords)) busy = true;
     if (this.scanActiveTails(nowNs)) busy = true;
-    if (this.receive(nowNs)) busy = true;
-    if (this.transmit(nowNs)) busy = true;
+    return busy;
+  }
+
+  /** The second half of a poll (after observe()): the receive and transmit DMA work that is due at `nowNs`. */
+  work(nowNs: number, observedBusy: boolean): boolean {
+    let busy = observedBusy;
+    if (!this.resetting) {
+      if (receive(this, nowNs)) busy = true;
+      if (transmit(this, nowNs)) busy = true;
+    }
     this.lastPollNs = nowNs;
     if (!busy) this.idlePolls++;
     return busy;
   }
 
-  /** Only the data path (no control-register scan): what an inline step between driver actions needs. */
-  pollDataPath(nowNs: number): boolean {
-    this.polls++;
-    let busy = false;
-    if (this.resetting) {
-      busy = this.pollDuringReset(nowNs);
-    } else {
-      busy = this.scanActiveTails(nowNs);
-      if (this.receive(nowNs)) busy = true;
-      if (this.transmit(nowNs)) busy = true;
+  /**
+   * Copy `count` register words the NIC does not watch into the shadow (a rotating window over BAR0). The shadow of
+   * an unwatched word only matters to a reset after a stall (startReset: a word differing from its shadow is taken
+   * as written after the reset); this keeps old writes (a previous process's) from being taken so.
+   */
+  refreshUnwatched(count: number): void {
+    const regs = this.regs;
+    const shadow = this.shadow;
+    const index = this.watchIndexOf;
+    let w = this.unwatchedCursor;
+    for (let k = 0; k < count; k++) {
+      if (index[w] < 0) shadow[w] = regs[w];
+      w = w + 1 === R.BAR0_WORDS ? 0 : w + 1;
     }
-    this.lastPollNs = nowNs;
-    if (!busy) this.idlePolls++;
-    return busy;
+    this.unwatchedCursor = w;
   }
 
   /** Receive a frame as if it came from the wire now (bypassing the input; used by loopback and tests). */
   injectFrame(frame: Uint8Array, length: number, nowNs: number): void {
     if (this.heldLength !== 0) return;
     this.rxInto.set(frame.subarray(0, length));
-    this.deliver(length, nowNs);
-    this.publishRxHead();
+    deliver(this, length, nowNs);
+    publishRxHead(this);
   }
 
   // ------------------------------------------------------------------ reset
 
-  private powerOnReset(): void {
-    writeResetValues(this.regs, this.mac, this.lanId);
-    this.regs[R.EEC >>> 2] |= R.EEC_AUTO_RD;
-    this.regs[R.RDRXCTL >>> 2] |= R.RDRXCTL_DMAIDONE;
-    this.shadow.set(this.regs);
-    this.clearState();
-    this.reloadState();
-  }
-
-  /**
-   * Section 4.2.1.6.1 Software Reset: registers to reset values, queues disabled, rings forgotten.
-   *
-   * The driver may be writing registers while this runs (worker and standalone modes): every word is moved to its
-   * reset value with a compare-and-swap from the value just read, so a driver write landing meanwhile is never
-   * overwritten; the shadow then holds the reset value, and the scan sees the driver's value as a write (during the
-   * reset: a violation; after it: handled as any write).
-   */
-  private startReset(nowNs: number): void {
-    if (!this.masterDisabled) {
-      this.checker.warning(nowNs, 'reset-without-master-disable', 'CTRL.RST', 'CTRL.RST without CTRL.MASTER_DISABLE and STATUS.PCIe Master Enable Status = 0 first');
-    }
-    // CTRL is looked at every poll, so CTRL.RST was written after the previous poll. Normally that was microseconds
-    // ago. If the simulator did not poll for a whole reset duration (a worker or standalone thread descheduled by the
-    // OS, never the inline machine), the reset may already be over from the driver's point of view, and a driver
-    // that waited as Section 8.2.3.1.1 says has gone on writing registers: those writes, seen now together with
-    // CTRL.RST, are taken as made after the reset (INTERPRETATION: the order is unknowable; we favour a driver that
-    // waited rather than wiping its configuration), and a warning says the simulator stalled. Without a stall, writes
-    // seen together with CTRL.RST are taken as made before it (a driver must not write during the reset), and reset.
-    // The gap since the previous poll, measured with the real clock if there is one: the thread may have been
-    // descheduled after reading the clock for this poll, and then `nowNs` is older than the registers it sees.
-    const gap = (this.clock !== null ? Math.max(nowNs, this.clock()) : nowNs) - this.lastPollNs;
-    const stalled = this.lastPollNs > 0 && gap >= RESET_DURATION_NS;
-    const regs = this.regs;
-    const shadow = this.shadow;
-    const image = this.resetImage;
-    const wCtrl = R.CTRL >>> 2;
-    const wEec = R.EEC >>> 2;
-    const wRdrxctl = R.RDRXCTL >>> 2;
-    // CTRL.RST reads 1 until the reset completes; EEC.AUTO_RD and RDRXCTL.DMAIDONE read 0 until then (after a stall
-    // the reset is already complete).
-    image[wCtrl] = stalled ? 0 : R.CTRL_RST;
-    image[wEec] = (this.resetEec | (stalled ? R.EEC_AUTO_RD : 0)) >>> 0;
-    image[wRdrxctl] = (this.resetRdrxctl | (stalled ? R.RDRXCTL_DMAIDONE : 0)) >>> 0;
-    let kept = 0;
-    for (let w = 0; w < R.BAR0_WORDS; w++) {
-      if (w === wCtrl) continue; // last, below: a driver that sees CTRL.RST clear must see the whole reset
-      const want = image[w];
-      const value = regs[w];
-      if (stalled && value !== shadow[w]) {
-        kept++; // the driver's write, made after the reset: left for the scan
-      } else if (value !== want) {
-        Atomics.compareExchange(regs, w, value | 0, want | 0); // fails only if the driver just wrote: then kept too
-      }
-      shadow[w] = want;
-    }
-    const ctrl = regs[wCtrl];
-    if (ctrl !== image[wCtrl]) Atomics.compareExchange(regs, wCtrl, ctrl | 0, image[wCtrl] | 0);
-    shadow[wCtrl] = image[wCtrl];
-    if (kept > 0) {
-      this.checker.warning(
-        nowNs,
-        'simulator-stalled',
-        'CTRL.RST',
-        `no poll for ${(gap / 1000).toFixed(0)} us: CTRL.RST taken as written then, the ${kept} register writes seen with it as made after the reset`,
-      );
-    }
-    this.clearState();
-    this.reloadState();
-    this.resetting = !stalled;
-    this.resetEndNs = (stalled ? this.lastPollNs : nowNs) + RESET_DURATION_NS;
-  }
-
-  private pollDuringReset(nowNs: number): boolean {
-    // A write seen at the first poll after the reset's end was made since the previous poll, possibly after the end:
-    // INTERPRETATION: not a violation (the reset ends and the write is handled as any other). This only matters to
-    // a simulator that does not poll for a while (worker/standalone): the inline machine polls as soon as the driver
-    // has written.
-    if (nowNs >= this.resetEndNs) {
-      this.finishReset();
-      return true;
-    }
-    // Any register write during the reset is a violation (and has no effect): compare the whole register file.
-    const regs = this.regs;
-    const shadow = this.shadow;
-    for (let w = 0; w < R.BAR0_WORDS; w++) {
-      if (regs[w] !== shadow[w]) {
-        this.checker.violation(nowNs, 'write-during-reset', registerName(w * 4), `written ${hex(regs[w])} ${((nowNs - (this.resetEndNs - RESET_DURATION_NS)) / 1000).toFixed(1)} us after CTRL.RST`);
-        regs[w] = shadow[w];
-      }
-    }
-    return false;
-  }
-
-  /** The end of a reset: CTRL.RST self-clears; EEPROM auto-read and DMA initialisation are done. */
-  private finishReset(): void {
-    this.resetting = false;
-    // Compare-and-swap from the value the NIC holds: a driver write landing meanwhile (possible only after a stall)
-    // stays, and the scan handles it, keeping the hardware-owned bits (EEC, RDRXCTL handlers).
-    const finish = (w: number, value: number) => {
-      Atomics.compareExchange(this.regs, w, this.shadow[w] | 0, value | 0);
-      this.shadow[w] = value >>> 0;
-    };
-    // EEPROM auto-read and DMA initialisation complete at once (U8: the delays are unspecified)
-    finish(R.EEC >>> 2, this.shadow[R.EEC >>> 2] | R.EEC_AUTO_RD);
-    finish(R.RDRXCTL >>> 2, this.shadow[R.RDRXCTL >>> 2] | R.RDRXCTL_DMAIDONE);
-    // CTRL.RST clears last: whoever sees it clear sees the rest of the reset done
-    finish(R.CTRL >>> 2, 0);
-  }
-
-  private clearState(): void {
-    for (const q of this.rxQueues) {
-      q.disable();
-      q.head = 0;
-      q.tail = 0;
-    }
-    for (const q of this.txQueues) {
-      q.disable();
-      q.head = 0;
-      q.tail = 0;
-      q.headWriteBack = false;
-    }
-    this.rxEnableRequested.fill(0);
-    this.txEnableRequested.fill(0);
-    this.activeTx = [];
-    this.heldLength = 0;
-    this.txGathered = 0;
-    this.eims = 0;
-  }
-
-  private readonly rxEnableRequested = new Uint8Array(R.RX_QUEUES);
-  private readonly txEnableRequested = new Uint8Array(R.TX_QUEUES);
-
-  /** Derive the global state from the register file (after a reset or when adopting an existing one). */
-  private reloadState(): void {
-    // from the shadow: what the NIC has seen (a driver write not yet scanned is handled as a write when it is)
-    const r = (offset: number) => this.shadow[offset >>> 2];
-    this.masterDisabled = (r(R.CTRL) & R.CTRL_MASTER_DISABLE) !== 0;
-    this.rxEnable = (r(R.RXCTRL) & R.RXCTRL_RXEN) !== 0;
-    this.secRxDisabled = (r(R.SECRXCTRL) & R.SECRXCTRL_RX_DIS) !== 0;
-    this.transmitEnable = (r(R.DMATXCTL) & R.DMATXCTL_TE) !== 0;
-    this.applyHlreg0(r(R.HLREG0));
-    this.crcStripDma = (r(R.RDRXCTL) & R.RDRXCTL_CRCSTRIP) !== 0;
-    this.applyFctrl(r(R.FCTRL));
-    this.reloadReceiveAddresses();
-    for (const q of this.rxQueues) this.applySrrctl(q, r(q.base + R.SRRCTL_OFF));
-  }
+  readonly rxEnableRequested = new Uint8Array(R.RX_QUEUES);
+  readonly txEnableRequested = new Uint8Array(R.TX_QUEUES);
 
   // ------------------------------------------------------------------ register scanning
 
   /** Store a hardware-written value (register file and shadow agree, so it is not mistaken for a driver write). */
-  private hwStore(w: number, value: number): void {
+  hwStore(w: number, value: number): void {
     Atomics.store(this.regs, w, value >>> 0);
     this.shadow[w] = value >>> 0;
   }
@@ -543,11 +377,11 @@ export class SimNic {
    * Update hardware-owned bits of a register software also writes: compare-and-swap from the value last seen, so a
    * concurrent driver write is not lost (it is then seen, and handled, at the next scan).
    */
-  private hwUpdate(w: number, seen: number, value: number): void {
+  hwUpdate(w: number, seen: number, value: number): void {
     if (Atomics.compareExchange(this.regs, w, seen | 0, value | 0) >>> 0 === seen >>> 0) this.shadow[w] = value >>> 0;
   }
 
-  private scan(nowNs: number, count: number): boolean {
+  scan(nowNs: number, count: number): boolean {
     const words = this.watchWords;
     const n = words.length;
     let from = 0;
@@ -572,14 +406,14 @@ export class SimNic {
   }
 
   /** Process a pending write of the register at byte offset `offset` now (dependencies are judged first). */
-  private refresh(offset: number, nowNs: number): void {
+  refresh(offset: number, nowNs: number): void {
     const w = offset >>> 2;
     const i = this.watchIndexOf[w];
     if (i >= 0 && this.regs[w] !== this.shadow[w]) this.handle(i, nowNs);
   }
 
   /** Tails of enabled queues: every poll (the fast path of the driver writes them). */
-  private scanActiveTails(nowNs: number): boolean {
+  scanActiveTails(nowNs: number): boolean {
     let changed = false;
     const q0 = this.rxQueues[0];
     if (q0.enabled) {
@@ -591,16 +425,48 @@ export class SimNic {
     }
     const active = this.activeTx;
     for (let k = 0; k < active.length; k++) {
-      const w = (active[k].base + R.TDT_OFF) >>> 2;
+      const q = active[k];
+      const w = (q.base + R.TDT_OFF) >>> 2;
       if (this.regs[w] !== this.shadow[w]) {
         this.handle(this.watchIndexOf[w], nowNs);
         changed = true;
+      } else if (q.head === q.tail && q.consumed >= q.size && !q.lapWarned) {
+        this.checkTailLap(q, nowNs);
       }
     }
     return changed;
   }
 
-  private handle(i: number, nowNs: number): void {
+  /**
+   * A transmit queue whose descriptors the NIC has all consumed, and whose TDT did not change: if the descriptor at
+   * the tail is no longer what the NIC consumed there (software rewrote it) and stays so for TAIL_LAP_SUSPECT_NS (1 s), the
+   * driver may have advanced the tail by exactly one ring between two polls, which the NIC cannot tell from no
+   * advance (Section 7.2.3.3: tail == head means the NIC owns nothing). Reported as a warning, once per enabling.
+   * A lap that rewrites the descriptors identically (same length and flags) stays invisible: docs/simulator.md.
+   */
+  checkTailLap(q: TxQueueState, nowNs: number): void {
+    // Only a rewrite that looks like a transmit descriptor counts (CMD.EOP, bit 24 of word 2, which every frame's
+    // last descriptor has): in TinyNF's shared ring the same descriptor is also the input port's receive descriptor,
+    // and the receiving NIC's write-back (length, status; bit 24 is 0) must not be mistaken for the driver's.
+    if (q.unchanged(q.tail) || (q.ring[q.tail * 4 + 2] & R.TX_CMD_EOP) === 0) {
+      q.lapSince = -1;
+      return;
+    }
+    if (q.lapSince < 0) {
+      q.lapSince = nowNs;
+      return;
+    }
+    if (nowNs - q.lapSince < TAIL_LAP_SUSPECT_NS) return;
+    q.lapWarned = true;
+    this.checker.warning(
+      nowNs,
+      'tx-tail-lap-suspected',
+      `TDT(${q.index})`,
+      `descriptor ${q.tail} rewritten ${((nowNs - q.lapSince) / 1e6).toFixed(0)} ms ago while the NIC owns none and TDT stays ${q.tail}: a tail advance of exactly ${q.size} descriptors (one ring) is invisible to the NIC, those frames are not sent`,
+    );
+  }
+
+  handle(i: number, nowNs: number): void {
     const w = this.watchWords[i];
     const old = this.shadow[w];
     const value = Atomics.load(this.regs, w) >>> 0;
@@ -610,23 +476,25 @@ export class SimNic {
       this.checker.violation(nowNs, 'memory-access-disabled', registerName(w * 4), `written ${hex(value)} while PCI Command.Memory Access Enable is 0`);
     }
     const param = this.watchParams[i];
-    switch (this.watchKinds[i]) {
-      case K_CTRL:
-        return this.onCtrl(w, value, nowNs);
-      case K_READ_ONLY:
+    const kind = this.watchKinds[i];
+    if (kind !== W.K_RDT && kind !== W.K_TDT) this.lastConfigWriteNs = nowNs;
+    switch (kind) {
+      case W.K_CTRL:
+        return this.onCtrl(w, old, value, nowNs);
+      case W.K_READ_ONLY:
         this.hwStore(w, old);
         return;
-      case K_EEC: {
+      case W.K_EEC: {
         const fixed = ((value & ~(R.EEC_AUTO_RD | R.EEC_EE_PRES)) | (old & (R.EEC_AUTO_RD | R.EEC_EE_PRES))) >>> 0;
         if (fixed !== value) this.hwUpdate(w, value, fixed);
         return;
       }
-      case K_EIMS:
+      case W.K_EIMS:
         // Section 8.2.3.5.3: writing 1 sets the mask bit; writing 0 has no effect
         this.eims = (this.eims | value) >>> 0;
         if (this.eims !== value) this.hwUpdate(w, value, this.eims);
         return;
-      case K_EIMC:
+      case W.K_EIMC:
         // Section 8.2.3.5.4: writing 1 clears the EIMS bit (EIMC(1)/(2) map to EIMS_EX, not modelled: storage)
         if (w === R.EIMC >>> 2) {
           this.eims = (this.eims & ~value) >>> 0;
@@ -634,11 +502,11 @@ export class SimNic {
         }
         this.hwUpdate(w, value, 0);
         return;
-      case K_HLREG0:
+      case W.K_HLREG0:
         this.applyHlreg0(value);
         this.checkCrcStrip(nowNs);
         return;
-      case K_RDRXCTL: {
+      case W.K_RDRXCTL: {
         // DMAIDONE (bit 3) is hardware-owned: set unless a reset is in progress
         const fixed = (value | R.RDRXCTL_DMAIDONE) >>> 0;
         if (fixed !== value) this.hwUpdate(w, value, fixed);
@@ -646,66 +514,72 @@ export class SimNic {
         this.checkCrcStrip(nowNs);
         return;
       }
-      case K_RXCTRL:
+      case W.K_RXCTRL:
         return this.onRxctrl(value, nowNs);
-      case K_FCTRL:
+      case W.K_FCTRL:
         if (this.rxEnable) {
           this.checker.warning(nowNs, 'filter-changed-while-receiving', 'FCTRL', `FCTRL ${hex(old)} -> ${hex(value)} with RXCTRL.RXEN = 1`);
         }
         this.applyFctrl(value);
         return;
-      case K_SECRXCTRL:
+      case W.K_SECRXCTRL:
         this.secRxDisabled = (value & R.SECRXCTRL_RX_DIS) !== 0;
         // Section 8.2.3.12.6: SECRX_RDY is set once the security RX path is empty after RX_DIS (at once here)
         this.hwStore(R.SECRXSTAT >>> 2, this.secRxDisabled ? R.SECRXSTAT_SECRX_RDY : 0);
         return;
-      case K_DMATXCTL:
+      case W.K_DMATXCTL:
         this.transmitEnable = (value & R.DMATXCTL_TE) !== 0;
         return;
-      case K_AUTOC:
+      case W.K_AUTOC:
         // AN_RESTART self-clears; the simulated link stays up
         if ((value & R.AUTOC_AN_RESTART) !== 0) this.hwUpdate(w, value, value & ~R.AUTOC_AN_RESTART);
         return;
-      case K_RECEIVE_ADDRESS:
+      case W.K_RECEIVE_ADDRESS:
         this.reloadReceiveAddresses();
         return;
-      case K_RX_RING:
+      case W.K_RX_RING:
         return this.onRxRingRegister(this.rxQueues[param], w, nowNs);
-      case K_SRRCTL:
+      case W.K_SRRCTL:
         return this.onSrrctl(this.rxQueues[param], value, nowNs);
-      case K_DCA_RXCTRL: {
+      case W.K_DCA_RXCTRL: {
         // Both addresses of DCA_RXCTRL(0..15) are one register
         const q = this.rxQueues[param];
         this.hwStore((q.base + R.DCA_RXCTRL_OFF) >>> 2, value);
         if (param < R.ALIASED_RX_QUEUES) this.hwStore((R.DCA_RXCTRL_ALIAS_BASE >>> 2) + param, value);
         return;
       }
-      case K_RXDCTL:
+      case W.K_RXDCTL:
         return this.onRxdctl(this.rxQueues[param], old, value, nowNs);
-      case K_RDH:
+      case W.K_RDH:
         return this.onHead(this.rxQueues[param], 'RDH', value, nowNs);
-      case K_RDT:
+      case W.K_RDT:
         return this.onRdt(this.rxQueues[param], value, nowNs);
-      case K_TX_RING:
+      case W.K_TX_RING:
         return this.onTxRingRegister(this.txQueues[param], w, nowNs);
-      case K_TXDCTL:
+      case W.K_TXDCTL:
         return this.onTxdctl(this.txQueues[param], old, value, nowNs);
-      case K_TDH:
+      case W.K_TDH:
         return this.onHead(this.txQueues[param], 'TDH', value, nowNs);
-      case K_TDT:
+      case W.K_TDT:
         return this.onTdt(this.txQueues[param], value, nowNs);
     }
   }
 
   // ------------------------------------------------------------------ global registers
 
-  private onCtrl(w: number, value: number, nowNs: number): void {
+  onCtrl(w: number, old: number, value: number, nowNs: number): void {
     if ((value & R.CTRL_RST) !== 0) {
-      this.startReset(nowNs);
+      startReset(this, nowNs);
       return;
     }
     if ((value & R.CTRL_LNK_RST) !== 0) this.hwUpdate(w, value, value & ~R.CTRL_LNK_RST); // link reset: instant
     const disable = (value & R.CTRL_MASTER_DISABLE) !== 0;
+    if (!disable && this.masterDisabled) {
+      // Drivers set MASTER_DISABLE before CTRL.RST, and the reset clears it. Software clearing it is allowed, but it is
+      // also what a reset pulse shorter than a poll interval looks like (RST set and cleared between two polls: the
+      // device never saw it; docs/simulator.md, "Sampling limits"): say so, the driver may believe it reset the port.
+      this.checker.warning(nowNs, 'reset-pulse-missed', 'CTRL', `CTRL ${hex(old)} -> ${hex(value)}: MASTER_DISABLE cleared without a CTRL.RST the NIC saw`);
+    }
     if (disable !== this.masterDisabled) {
       this.masterDisabled = disable;
       // Section 5.2.5.3.2: STATUS.PCIe Master Enable Status clears once no master request is pending (at once here)
@@ -714,7 +588,7 @@ export class SimNic {
     }
   }
 
-  private onRxctrl(value: number, nowNs: number): void {
+  onRxctrl(value: number, nowNs: number): void {
     const enable = (value & R.RXCTRL_RXEN) !== 0;
     if (enable === this.rxEnable) return;
     this.rxEnable = enable;
@@ -731,7 +605,7 @@ export class SimNic {
     }
   }
 
-  private checkCrcStrip(nowNs: number): void {
+  checkCrcStrip(nowNs: number): void {
     if (this.rxEnable && this.crcStripMac !== this.crcStripDma) {
       this.checker.violation(
         nowNs,
@@ -742,20 +616,21 @@ export class SimNic {
     }
   }
 
-  private applyHlreg0(value: number): void {
+  applyHlreg0(value: number): void {
     this.txCrc = (value & R.HLREG0_TXCRCEN) !== 0;
     this.crcStripMac = (value & R.HLREG0_RXCRCSTRP) !== 0;
     this.txPad = (value & R.HLREG0_TXPADEN) !== 0;
     this.loopback = (value & R.HLREG0_LPBK) !== 0;
+    this.jumbo = (value & R.HLREG0_JUMBOEN) !== 0;
   }
 
-  private applyFctrl(value: number): void {
+  applyFctrl(value: number): void {
     this.promiscuousUnicast = (value & R.FCTRL_UPE) !== 0;
     this.promiscuousMulticast = (value & R.FCTRL_MPE) !== 0;
     this.acceptBroadcast = (value & R.FCTRL_BAM) !== 0;
   }
 
-  private reloadReceiveAddresses(): void {
+  reloadReceiveAddresses(): void {
     const list: number[] = [];
     for (let n = 0; n < 16; n++) {
       const high = this.shadow[R.RAH(n) >>> 2];
@@ -766,13 +641,13 @@ export class SimNic {
 
   // ------------------------------------------------------------------ receive queue registers
 
-  private onRxRingRegister(q: RxQueueState, w: number, nowNs: number): void {
+  onRxRingRegister(q: RxQueueState, w: number, nowNs: number): void {
     if (q.enabled) {
       this.checker.violation(nowNs, 'ring-registers-while-enabled', `${registerName(w * 4)}`, `written ${hex(this.regs[w])} while RXDCTL(${q.index}).ENABLE = 1 (takes effect at the next enabling)`);
     }
   }
 
-  private applySrrctl(q: RxQueueState, value: number): void {
+  applySrrctl(q: RxQueueState, value: number): void {
     const kb = value & R.SRRCTL_BSIZEPACKET_MASK;
     // Section 8.2.3.8.7: BSIZEPACKET 0 means "use RCTL.BSIZE" in older parts; the 82599 requires 1..16 KB (GUESS: 2 KB)
     q.bufferBytes = (kb === 0 ? 2 : kb) * 1024;
@@ -780,7 +655,7 @@ export class SimNic {
     q.advanced = ((value & R.SRRCTL_DESCTYPE_MASK) >>> R.SRRCTL_DESCTYPE_SHIFT) === R.SRRCTL_DESCTYPE_ADVANCED_ONE_BUFFER;
   }
 
-  private onSrrctl(q: RxQueueState, value: number, nowNs: number): void {
+  onSrrctl(q: RxQueueState, value: number, nowNs: number): void {
     // Both addresses of SRRCTL(0..15) are one register
     this.hwStore((q.base + R.SRRCTL_OFF) >>> 2, value);
     if (q.index < R.ALIASED_RX_QUEUES) this.hwStore((R.SRRCTL_ALIAS_BASE >>> 2) + q.index, value);
@@ -790,7 +665,7 @@ export class SimNic {
     this.applySrrctl(q, value);
   }
 
-  private onRxdctl(q: RxQueueState, old: number, value: number, nowNs: number): void {
+  onRxdctl(q: RxQueueState, old: number, value: number, nowNs: number): void {
     const was = (old & R.XDCTL_ENABLE) !== 0;
     const now = (value & R.XDCTL_ENABLE) !== 0;
     if (was === now) return;
@@ -810,10 +685,6 @@ export class SimNic {
     const region = this.checkRing(nowNs, `RXDCTL(${q.index})`, `RDBAL/RDBAH(${q.index})`, `RDLEN(${q.index})`, phys, bytes);
     if (region === null) return;
     q.latch(phys, bytes / 16, region, this.memory.offset);
-    if (q.index === 0) {
-      this.rxSlotPhys = new Float64Array(q.size).fill(-1);
-      this.rxSlotViews = new Array<Uint8Array | null>(q.size).fill(null);
-    }
     this.applySrrctl(q, this.regs[(b + R.SRRCTL_OFF) >>> 2]);
     q.enabled = true;
     q.enabledAtPoll = this.polls;
@@ -824,7 +695,7 @@ export class SimNic {
     this.checkBusMaster(nowNs, `RXDCTL(${q.index})`);
   }
 
-  private onHead(q: RingState, name: string, value: number, nowNs: number): void {
+  onHead(q: RingState, name: string, value: number, nowNs: number): void {
     if (!q.enabled) return; // latched at enabling
     // Q16/U7: ixy writes RDH right after enabling; accept it as the new head
     this.checker.warning(nowNs, 'head-written-while-enabled', `${name}(${q.index})`, `written ${value} while the queue is enabled`);
@@ -832,7 +703,7 @@ export class SimNic {
     if (q.tail !== q.head) q.snapshotRange(q.head, q.tail);
   }
 
-  private onRdt(q: RxQueueState, value: number, nowNs: number): void {
+  onRdt(q: RxQueueState, value: number, nowNs: number): void {
     if (!q.enabled) {
       if (this.rxEnableRequested[q.index] === 0) this.refresh(q.base + R.RXDCTL_OFF, nowNs);
       if (!q.enabled) {
@@ -847,13 +718,13 @@ export class SimNic {
 
   // ------------------------------------------------------------------ transmit queue registers
 
-  private onTxRingRegister(q: TxQueueState, w: number, nowNs: number): void {
+  onTxRingRegister(q: TxQueueState, w: number, nowNs: number): void {
     if (q.enabled) {
       this.checker.violation(nowNs, 'ring-registers-while-enabled', `${registerName(w * 4)}`, `written ${hex(this.regs[w])} while TXDCTL(${q.index}).ENABLE = 1 (takes effect at the next enabling)`);
     }
   }
 
-  private onTxdctl(q: TxQueueState, old: number, value: number, nowNs: number): void {
+  onTxdctl(q: TxQueueState, old: number, value: number, nowNs: number): void {
     const was = (old & R.XDCTL_ENABLE) !== 0;
     const now = (value & R.XDCTL_ENABLE) !== 0;
     if (was === now) return;
@@ -905,7 +776,7 @@ export class SimNic {
     this.checkBusMaster(nowNs, `TXDCTL(${q.index})`);
   }
 
-  private onTdt(q: TxQueueState, value: number, nowNs: number): void {
+  onTdt(q: TxQueueState, value: number, nowNs: number): void {
     if (!q.enabled) {
       if (this.txEnableRequested[q.index] === 0) this.refresh(q.base + R.TXDCTL_OFF, nowNs);
       if (!q.enabled) {
@@ -916,12 +787,13 @@ export class SimNic {
       }
     }
     this.moveTail(q, value, nowNs, 'TDT', 'tx-tail-out-of-ring', 'tx-tail-backwards');
+    q.lapSince = -1;
   }
 
   // ------------------------------------------------------------------ shared queue logic
 
   /** Check a ring at enabling; returns the region holding it (memory.offset = its byte offset) or null. */
-  private checkRing(nowNs: number, where: string, baseName: string, lenName: string, phys: number, bytes: number): MemoryRegion | null {
+  checkRing(nowNs: number, where: string, baseName: string, lenName: string, phys: number, bytes: number): MemoryRegion | null {
     if (phys === 0 || bytes === 0) {
       this.checker.violation(nowNs, 'queue-enabled-without-ring', where, `enabled with ${baseName} = ${hex(phys)}, ${lenName} = ${bytes}`);
       return null;
@@ -943,7 +815,7 @@ export class SimNic {
   }
 
   /** checkBusMaster for the data path: the report's text is only built when there is something to report. */
-  private busMasterOk(nowNs: number, kind: 'RX' | 'TX', index: number): boolean {
+  busMasterOk(nowNs: number, kind: 'RX' | 'TX', index: number): boolean {
     if ((this.configWords[C.CFG_COMMAND >>> 2] & C.COMMAND_BUS_MASTER_ENABLE) !== 0) {
       this.busMasterReported = false;
       return true;
@@ -951,7 +823,7 @@ export class SimNic {
     return this.checkBusMaster(nowNs, `${kind} ring ${index}`);
   }
 
-  private checkBusMaster(nowNs: number, where: string): boolean {
+  checkBusMaster(nowNs: number, where: string): boolean {
     if ((this.configWords[C.CFG_COMMAND >>> 2] & C.COMMAND_BUS_MASTER_ENABLE) !== 0) {
       this.busMasterReported = false;
       return true;
@@ -967,7 +839,7 @@ export class SimNic {
    * A tail write on an enabled queue: Sections 7.1.9 / 7.2.3.3 — the NIC owns [head, tail); software may only give
    * it more descriptors (move the tail forward, at most to one before the head: tail == head means "none").
    */
-  private moveTail(q: RingState, value: number, nowNs: number, name: string, outRule: 'rx-tail-out-of-ring' | 'tx-tail-out-of-ring', backRule: 'rx-tail-backwards' | 'tx-tail-backwards'): void {
+  moveTail(q: RingState, value: number, nowNs: number, name: string, outRule: 'rx-tail-out-of-ring' | 'tx-tail-out-of-ring', backRule: 'rx-tail-backwards' | 'tx-tail-backwards'): void {
     const size = q.size;
     const where = `${name}(${q.index})`;
     if (value >= size) {
@@ -991,240 +863,7 @@ export class SimNic {
 
   // ------------------------------------------------------------------ receive data path (Section 7.1)
 
-  /** Whether receive is possible at all now (Section 4.6.7: RXCTRL.RXEN, security path, bus mastering, queue 0). */
-  private receiving(): boolean {
-    return this.rxEnable && !this.secRxDisabled && !this.masterDisabled && this.rxQueues[0].enabled;
-  }
-
-  private receive(nowNs: number): boolean {
-    if (!this.receiveFrames(nowNs)) return false;
-    this.publishRxHead();
-    return true;
-  }
-
-  /** Write queue 0's head to RDH (once per batch of received frames, not per frame). */
-  private publishRxHead(): void {
-    const q = this.rxQueues[0];
-    const w = (q.base + R.RDH_OFF) >>> 2;
-    if (q.enabled && this.shadow[w] !== q.head) this.hwStore(w, q.head);
-  }
-
-  private receiveFrames(nowNs: number): boolean {
-    const input = this.inputs;
-    let busy = false;
-    if (this.heldLength !== 0) {
-      if (!this.deliver(this.heldLength, nowNs)) return false;
-      busy = true;
-    }
-    if (input === null) return busy;
-    const skipper = this.skipInput;
-    const directMax = this.directMax;
-    const q = this.rxQueues[0];
-    // Loop invariants (no register is looked at during the loop): the frame-independent parts of deliver()'s choices
-    const receiving = this.receiving();
-    const accepting = this.promiscuousUnicast && this.promiscuousMulticast;
-    const canSkip = skipper !== null && (!receiving || (accepting && q.dropEnable));
-    const canDirect = directMax !== 0 && receiving && accepting && this.directRxPossible(directMax);
-    let dropped = 0;
-    for (let budget = RX_BURST; budget > 0; budget--) {
-      // 10 Gb/s line rate (IEEE 802.3; Section 1 of the data sheet: 10 GbE): the next frame can only start arriving
-      // once the previous one has been serialised. ASSUMPTION: a frame is delivered at its start of arrival, no
-      // earlier than the previous poll (frames due between two polls arrive, back to back, within that interval).
-      if (this.rxWireFreeNs > nowNs) break;
-      // Dropped whatever the frame: receive off, or (promiscuous, DROP_EN) no free descriptor
-      const drop = canSkip && (!receiving || q.tail === q.head);
-      const direct = drop || !canDirect || q.tail === q.head ? null : this.directRxView(q, directMax);
-      const length = drop ? skipper.skip(nowNs) : input.next(direct === null ? this.rxInto : direct, nowNs);
-      if (length === 0) break;
-      const arrival = this.rxWireFreeNs > this.lastPollNs ? this.rxWireFreeNs : this.lastPollNs;
-      this.rxWireFreeNs = arrival + ((length < MIN_FRAME_BYTES ? MIN_FRAME_BYTES : length) + FCS_BYTES + WIRE_OVERHEAD_BYTES) * 0.8;
-      busy = true;
-      if (drop) {
-        dropped++;
-      } else if (direct !== null) {
-        this.completeDirectRx(length);
-      } else if (!this.deliver(length, nowNs)) {
-        break;
-      }
-    }
-    if (dropped !== 0) this.countDropped(dropped);
-    return busy;
-  }
-
-  /**
-   * Count `n` frames dropped unread, as deliver() would have (the reason cannot have changed within one
-   * receiveFrames call: no register is looked at meanwhile).
-   */
-  private countDropped(n: number): void {
-    this.stats.rxMissed += n;
-    if (!this.receiving()) {
-      this.hwStore(R.MPC(0) >>> 2, this.regs[R.MPC(0) >>> 2] + n);
-      return;
-    }
-    this.stats.rxNoDescriptor += n;
-    this.hwStore(R.QPRDC(0) >>> 2, this.regs[R.QPRDC(0) >>> 2] + n);
-  }
-
-  /**
-   * Deliver the frame in the receive staging area to queue 0 (no RSS/VMDq/filters that steer: Section 7.1.2).
-   * Returns false if the frame is held (no descriptor and no DROP_EN: it waits, and the input is not read further).
-   */
-  private deliver(length: number, nowNs: number): boolean {
-    this.heldLength = 0;
-    if (!this.receiving()) {
-      this.stats.rxMissed++;
-      this.countMissed();
-      return true;
-    }
-    if (!this.accept()) {
-      this.stats.rxMissed++;
-      this.stats.rxFiltered++;
-      return true;
-    }
-    if (length < MIN_FRAME_BYTES) {
-      // A runt (< 64 bytes with the FCS; wire frames exclude it): counted in RUC and dropped (Section 8.2.3.23, RUC;
-      // IEEE 802.3 minimum frame size). Real transmitters pad (HLREG0.TXPADEN here; the TAP and pcap inputs too), so
-      // runts only come from inputs that hand over short frames as they are (e.g. QueueInput in tests).
-      this.stats.rxMissed++;
-      this.stats.rxUndersize++;
-      this.hwStore(R.RUC >>> 2, this.regs[R.RUC >>> 2] + 1);
-      return true;
-    }
-    const q = this.rxQueues[0];
-    // Section 8.2.3.8.8 / 8.2.3.22.8: without CRC stripping the FCS is written to memory after the frame
-    let total = length;
-    const strip = this.crcStripMac;
-    if (!strip) {
-      appendFcs(this.stagingBytes, this.rxStagingOffset, length);
-      total += FCS_BYTES;
-    }
-    const bufferBytes = q.bufferBytes;
-    const needed = total <= bufferBytes ? 1 : Math.ceil(total / bufferBytes);
-    if (q.owned < needed) {
-      if (q.dropEnable) {
-        // Section 8.2.3.8.7 SRRCTL.DROP_EN: dropped when no descriptor is available (QPRDC counts it)
-        this.stats.rxMissed++;
-        this.stats.rxNoDescriptor++;
-        this.hwStore(R.QPRDC(0) >>> 2, this.regs[R.QPRDC(0) >>> 2] + 1);
-        return true;
-      }
-      this.heldLength = length;
-      return false;
-    }
-    if (!this.busMasterOk(nowNs, 'RX', q.index)) {
-      this.stats.rxMissed++;
-      return true;
-    }
-    if (!q.dcaWarned && (this.regs[(q.base + R.DCA_RXCTRL_OFF) >>> 2] & R.DCA_RXCTRL_BIT12) !== 0) {
-      q.dcaWarned = true;
-      this.checker.warning(nowNs, 'dca-rxctrl-bit12', `DCA_RXCTRL(${q.index})`, 'bit 12 is still 1 while the queue receives');
-    }
-    const ring = q.ring;
-    const memory = this.memory;
-    let done = 0;
-    while (done < total) {
-      const i = q.head;
-      const d = i * 4;
-      if (!q.unchanged(i)) this.reportModified(q, 'RX', i, nowNs);
-      const chunk = total - done < bufferBytes ? total - done : bufferBytes;
-      const phys = ring[d] + ring[d + 1] * 4294967296;
-      const r = phys === 0 ? -1 : memory.translate(phys, chunk);
-      if (r < 0) {
-        this.stats.dmaErrors++;
-        this.checker.violation(nowNs, 'buffer-address-invalid', `RX ring ${q.index} descriptor ${i}`, `buffer address ${hex(phys)} (+${chunk} bytes) is not DMA memory; frame data lost`);
-      } else {
-        this.copyFromStaging(memory.regions[r], memory.offset, this.rxStagingOffset + done, chunk);
-      }
-      done += chunk;
-      writeBackRx(q, d, chunk, done >= total);
-      q.head = i + 1 === q.size ? 0 : i + 1;
-    }
-    this.stats.rxPackets++;
-    // Section 8.2.3.23.22: octets from the destination address to the CRC, inclusive
-    this.stats.rxBytes += length + FCS_BYTES;
-    return true;
-  }
-
-  /**
-   * Whether (with receive on and every frame accepted) deliver() would put any frame of the input whole into the
-   * buffer of the next free descriptor of queue 0 with nothing to report: CRC stripped, the input's largest frame
-   * fits a buffer, bus mastering on, no pending DCA_RXCTRL warning. Then the input writes the frame straight into that
-   * buffer (directRxView), with no staging copy.
-   */
-  private directRxPossible(max: number): boolean {
-    const q = this.rxQueues[0];
-    if (!this.crcStripMac || max > q.bufferBytes || (this.configWords[C.CFG_COMMAND >>> 2] & C.COMMAND_BUS_MASTER_ENABLE) === 0) return false;
-    return q.dcaWarned || (this.regs[(q.base + R.DCA_RXCTRL_OFF) >>> 2] & R.DCA_RXCTRL_BIT12) === 0;
-  }
-
-  /**
-   * The buffer of the descriptor at the head of queue 0 (which the NIC owns) as a view the input can write into, or
-   * null if the descriptor was modified or its buffer is not DMA memory (deliver() then reports it).
-   */
-  private directRxView(q: RxQueueState, max: number): Uint8Array | null {
-    const i = q.head;
-    if (!q.unchanged(i)) return null;
-    const ring = q.ring;
-    const d = i * 4;
-    const phys = ring[d] + ring[d + 1] * 4294967296;
-    if (this.rxSlotPhys[i] === phys) {
-      const view = this.rxSlotViews[i];
-      if (view !== null && view.length >= max) return view;
-    }
-    if (phys === 0) return null;
-    const memory = this.memory;
-    const r = memory.translate(phys, max);
-    if (r < 0) return null;
-    const view = new Uint8Array(memory.regions[r].buffer, memory.offset, max);
-    this.rxSlotPhys[i] = phys;
-    this.rxSlotViews[i] = view;
-    return view;
-  }
-
-  /** The input wrote a frame of `length` bytes into directRxView()'s buffer: complete the descriptor. */
-  private completeDirectRx(length: number): void {
-    const q = this.rxQueues[0];
-    const i = q.head;
-    writeBackRx(q, i * 4, length, true);
-    q.head = i + 1 === q.size ? 0 : i + 1;
-    this.stats.rxPackets++;
-    this.stats.rxBytes += length + FCS_BYTES;
-  }
-
-  private countMissed(): void {
-    this.hwStore(R.MPC(0) >>> 2, this.regs[R.MPC(0) >>> 2] + 1);
-  }
-
-  /** Section 7.1.1.1 L2 filtering: promiscuous bits, broadcast (BAM/MPE), exact unicast match against RAL/RAH. */
-  private accept(): boolean {
-    const b = this.stagingBytes;
-    const o = this.rxStagingOffset;
-    if ((b[o] & 1) !== 0) {
-      const broadcast = (b[o] & b[o + 1] & b[o + 2] & b[o + 3] & b[o + 4] & b[o + 5]) === 0xff;
-      // Multicast hash filtering (MTA) is not modelled: only MPE accepts multicast
-      return broadcast ? this.acceptBroadcast || this.promiscuousMulticast : this.promiscuousMulticast;
-    }
-    if (this.promiscuousUnicast) return true;
-    const da = (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
-    const daHigh = b[o + 4] | (b[o + 5] << 8);
-    const addresses = this.unicastAddresses;
-    for (let k = 0; k < addresses.length; k++) {
-      if (addresses[k] === da + daHigh * 4294967296) return true;
-    }
-    return false;
-  }
-
-  private copyFromStaging(region: MemoryRegion, offset: number, from: number, length: number): void {
-    if (region.buffer === this.stagingBuffer) {
-      region.bytes.copyWithin(offset, from, from + length);
-    } else {
-      const src = this.stagingBytes;
-      const dst = region.bytes;
-      for (let k = 0; k < length; k++) dst[offset + k] = src[from + k];
-    }
-  }
-
-  private reportModified(q: RingState, kind: string, i: number, nowNs: number): void {
+  reportModified(q: RingState, kind: string, i: number, nowNs: number): void {
     const d = i * 4;
     const was = `${hex(q.snapshot[d + 1])}_${hex(q.snapshot[d])} ${hex(q.snapshot[d + 3])}_${hex(q.snapshot[d + 2])}`;
     const is = `${hex(q.ring[d + 1])}_${hex(q.ring[d])} ${hex(q.ring[d + 3])}_${hex(q.ring[d + 2])}`;
@@ -1233,183 +872,19 @@ export class SimNic {
 
   // ------------------------------------------------------------------ transmit data path (Section 7.2)
 
-  private transmit(nowNs: number): boolean {
-    const active = this.activeTx;
-    if (active.length === 0 || !this.transmitEnable || this.masterDisabled) return false;
-    let busy = false;
-    for (let k = 0; k < active.length; k++) {
-      const q = active[k];
-      if (q.head === q.tail) continue;
-      if (!this.busMasterOk(nowNs, 'TX', q.index)) continue;
-      if (this.transmitQueue(q, nowNs)) busy = true;
-    }
-    return busy;
-  }
+  // ------------------------------------------------------------------ statistics registers (nic-statistics.ts)
 
-  private transmitQueue(q: TxQueueState, nowNs: number): boolean {
-    const ring = q.ring;
-    const memory = this.memory;
-    const size = q.size;
-    const start = q.head;
-    let head = q.head;
-    while (head !== q.tail) {
-      // Pacing: the wire is busy until wireFreeNs; a frame cannot leave before the previous poll
-      let departure = nowNs;
-      if (this.paceMode !== PACE_UNLIMITED) {
-        departure = this.wireFreeNs > this.lastPollNs ? this.wireFreeNs : this.lastPollNs;
-        if (departure > nowNs) break;
-      }
-      const i = head;
-      const d = i * 4;
-      if (!q.unchanged(i)) this.reportModified(q, 'TX', i, nowNs);
-      const w2 = ring[d + 2];
-      let length = w2 & R.TX_W2_LENGTH_MASK;
-      if ((w2 & R.TX_CMD_DEXT) !== 0 && ((w2 & R.TX_ADV_DTYP_MASK) >>> R.TX_ADV_DTYP_SHIFT) !== R.TX_ADV_DTYP_DATA) {
-        length = 0; // Section 7.2.3.2.3 advanced context descriptor: no data (offloads are not modelled)
-      } else if (length === 0 && this.txGathered === 0) {
-        // A null descriptor (Section 7.2.3.2.2 with length 0): consumed, nothing is sent
-        this.stats.txNullDescriptors++;
-      } else {
-        const phys = ring[d] + ring[d + 1] * 4294967296;
-        const r = phys === 0 ? -1 : memory.translate(phys, length);
-        const eop = (w2 & R.TX_CMD_EOP) !== 0;
-        if (r < 0) {
-          this.stats.dmaErrors++;
-          this.txGathered = 0;
-          this.checker.violation(nowNs, 'buffer-address-invalid', `TX ring ${q.index} descriptor ${i}`, `buffer address ${hex(phys)} (+${length} bytes) is not DMA memory; frame dropped`);
-        } else if (eop && this.txGathered === 0) {
-          this.sendFromBuffer(q, i, phys, memory.regions[r], memory.offset, length, (w2 & R.TX_CMD_IFCS) !== 0, departure);
-        } else {
-          this.gather(memory.regions[r], memory.offset, length, w2);
-          if (eop) {
-            const total = this.txGathered;
-            this.txGathered = 0;
-            this.send(this.txFrame, total, this.txGatherIfcs, departure);
-          }
-        }
-      }
-      head = i + 1 === size ? 0 : i + 1;
-      q.head = head;
-      // Section 7.2.3.5: report status for descriptors with RS: head write-back, or DD in the descriptor
-      if ((w2 & R.TX_CMD_RS) !== 0) {
-        if (q.headWriteBack) {
-          Atomics.store(q.headWords, q.headIndex, head);
-        } else if ((w2 & R.TX_CMD_DEXT) !== 0) {
-          Atomics.store(ring, d + 3, R.TX_W3_DD); // advanced write-back: STA in bits 3:0, the rest reserved (0)
-        } else {
-          Atomics.store(ring, d + 3, ring[d + 3] | R.TX_W3_DD); // legacy: STA.DD, CSS/VLAN kept
-        }
-      }
-    }
-    if (head === start) return false;
-    this.hwStore((q.base + R.TDH_OFF) >>> 2, head);
-    return true;
-  }
+  /** Statistics-register totals at their last clear (read or reset). */
+  readonly statBase = new StatisticsBase();
 
-  /** Append a descriptor's data to the frame being gathered (multi-descriptor frames). */
-  private gather(region: MemoryRegion, offset: number, length: number, w2: number): void {
-    const at = this.txGathered;
-    if (at === 0) this.txGatherIfcs = (w2 & R.TX_CMD_IFCS) !== 0;
-    const room = MAX_FRAME_BYTES - at;
-    const n = length < room ? length : room;
-    this.copyToTxStaging(region, offset, at, n);
-    this.txGathered = at + n;
-  }
-
-  private copyToTxStaging(region: MemoryRegion, offset: number, at: number, length: number): void {
-    const to = this.txStagingOffset + at;
-    if (region.buffer === this.stagingBuffer) {
-      this.stagingBytes.copyWithin(to, offset, offset + length);
-    } else {
-      const src = region.bytes;
-      const dst = this.stagingBytes;
-      for (let k = 0; k < length; k++) dst[to + k] = src[offset + k];
-    }
-  }
-
-  /** A single-descriptor frame: give the outputs a view of the buffer itself when no padding is needed. */
-  private sendFromBuffer(q: TxQueueState, i: number, phys: number, region: MemoryRegion, offset: number, length: number, ifcs: boolean, departure: number): void {
-    const fcs = ifcs && this.txCrc;
-    if (fcs && (length >= MIN_FRAME_BYTES || !this.txPad)) {
-      let view = q.slotViews[i];
-      if (q.slotPhys[i] !== phys || view === null || view.length < length) {
-        const end = region.byteOffset + region.length;
-        view = new Uint8Array(region.buffer, offset, Math.min(MAX_FRAME_BYTES, end - offset));
-        q.slotViews[i] = view;
-        q.slotPhys[i] = phys;
-      }
-      this.send(view, length, true, departure);
-      return;
-    }
-    this.copyToTxStaging(region, offset, 0, length);
-    this.send(this.txFrame, length, ifcs, departure);
-  }
-
-  /**
-   * Put a frame on the wire. With IFCS (and HLREG0.TXCRCEN) the NIC appends the FCS, so the wire frame (which
-   * excludes the FCS) is the data itself, padded to 60 bytes with HLREG0.TXPADEN; without it the data already
-   * ends with software's FCS, which is not part of the wire frame.
-   */
-  private send(frame: Uint8Array, length: number, ifcs: boolean, departure: number): void {
-    let wireLength = length;
-    if (ifcs && this.txCrc) {
-      if (length < MIN_FRAME_BYTES && this.txPad) {
-        // only ever the staging frame (sendFromBuffer copies short frames)
-        frame.fill(0, length, MIN_FRAME_BYTES);
-        wireLength = MIN_FRAME_BYTES;
-      }
-    } else {
-      wireLength = length >= FCS_BYTES ? length - FCS_BYTES : 0;
-    }
-    this.stats.txPackets++;
-    this.stats.txBytes += wireLength + FCS_BYTES;
-    if (this.paceMode !== PACE_UNLIMITED) {
-      const wireNs =
-        this.paceMode === PACE_LINE_RATE
-          ? ((wireLength < MIN_FRAME_BYTES ? MIN_FRAME_BYTES : wireLength) + FCS_BYTES + WIRE_OVERHEAD_BYTES) * 0.8
-          : this.paceNsPerFrame;
-      this.wireFreeNs = departure + wireNs;
-    }
-    if (this.loopback) {
-      // Section 8.2.3.22.8 HLREG0.LPBK: transmitted frames loop back to receive, nothing goes on the wire
-      if (this.heldLength === 0) {
-        if (frame !== this.rxInto) this.rxInto.set(frame.subarray(0, wireLength));
-        this.deliver(wireLength, departure);
-        this.publishRxHead();
-      }
-      return;
-    }
-    const outputs = this.outputs;
-    for (let k = 0; k < outputs.length; k++) outputs[k].frame(frame, wireLength, departure);
-  }
-
-  // ------------------------------------------------------------------ statistics registers
-
-  /** Mirror the counters into the statistics registers (Section 8.2.3.23; cumulative since reset, see docs). */
+  /** Mirror the good-packet counters into the statistics registers (counts since their last clear). */
   updateStatisticsRegisters(): void {
-    const s = this.stats;
-    this.hwStore(R.GPRC >>> 2, s.rxPackets % 4294967296);
-    this.hwStore(R.GPTC >>> 2, s.txPackets % 4294967296);
-    this.hwStore(R.GORCL >>> 2, s.rxBytes % 4294967296);
-    this.hwStore(R.GORCH >>> 2, Math.floor(s.rxBytes / 4294967296) & 0xf);
-    this.hwStore(R.GOTCL >>> 2, s.txBytes % 4294967296);
-    this.hwStore(R.GOTCH >>> 2, Math.floor(s.txBytes / 4294967296) & 0xf);
+    updateStatisticsRegisters(this);
   }
-}
 
-/** Write back receive descriptor (word index d) after `chunk` bytes were written to its buffer. */
-function writeBackRx(q: RxQueueState, d: number, chunk: number, last: boolean): void {
-  const ring = q.ring;
-  if (q.advanced) {
-    // Section 7.1.6.2 advanced write-back: packet info, RSS hash (0), extended status with DD/EOP, length
-    ring[d] = 0;
-    ring[d + 1] = 0;
-    ring[d + 3] = chunk;
-    Atomics.store(ring, d + 2, last ? R.RX_ADV_W2_DD | R.RX_ADV_W2_EOP : R.RX_ADV_W2_DD);
-  } else {
-    // Section 7.1.5 legacy write-back: Q0 untouched; length, checksum 0; status DD/EOP, errors 0, VLAN 0
-    ring[d + 2] = chunk;
-    Atomics.store(ring, d + 3, last ? R.RX_LEGACY_W3_DD | R.RX_LEGACY_W3_EOP : R.RX_LEGACY_W3_DD);
+  /** A driver's read of a statistics register: the exact count, cleared by the read (Section 8.2.3.23, RC). */
+  readStatistic32(offset: number): number {
+    return readStatistic(this, offset);
   }
 }
 
@@ -1425,117 +900,18 @@ function wordsOf(region: MemoryRegion): Uint32Array {
   return words;
 }
 
-/** The watch list: every register whose write has an effect, in the order writes are processed within a poll. */
-function buildWatchList(): { words: Int32Array; kinds: Uint8Array; params: Int16Array } {
-  const words: number[] = [];
-  const kinds: number[] = [];
-  const params: number[] = [];
-  const add = (offset: number, kind: number, param = 0) => {
-    words.push(offset >>> 2);
-    kinds.push(kind);
-    params.push(param);
-  };
-  add(R.CTRL, K_CTRL);
-  add(R.STATUS, K_READ_ONLY);
-  add(R.EEC, K_EEC);
-  add(R.FWSM, K_READ_ONLY);
-  add(R.LINKS, K_READ_ONLY);
-  add(R.SECRXSTAT, K_READ_ONLY);
-  add(R.EIMS, K_EIMS);
-  add(R.EIMC, K_EIMC);
-  add(R.EIMC1, K_EIMC);
-  add(R.EIMC2, K_EIMC);
-  add(R.AUTOC, K_AUTOC);
-  add(R.HLREG0, K_HLREG0);
-  add(R.RDRXCTL, K_RDRXCTL);
-  for (let n = 0; n < 16; n++) {
-    add(R.RAL(n), K_RECEIVE_ADDRESS);
-    add(R.RAH(n), K_RECEIVE_ADDRESS);
-  }
-  add(R.FCTRL, K_FCTRL);
-  // RXCTRL before SECRXCTRL: in TinyNF's sequence RXEN and the clearing of RX_DIS land in one interval
-  add(R.RXCTRL, K_RXCTRL);
-  add(R.SECRXCTRL, K_SECRXCTRL);
-  add(R.DMATXCTL, K_DMATXCTL);
-  for (let q = 0; q < R.RX_QUEUES; q++) {
-    const b = R.rxQueueBase(q);
-    add(b + R.RDBAL_OFF, K_RX_RING, q);
-    add(b + R.RDBAH_OFF, K_RX_RING, q);
-    add(b + R.RDLEN_OFF, K_RX_RING, q);
-    add(b + R.SRRCTL_OFF, K_SRRCTL, q);
-    if (q < R.ALIASED_RX_QUEUES) add(R.SRRCTL_ALIAS_BASE + 4 * q, K_SRRCTL, q);
-    add(b + R.DCA_RXCTRL_OFF, K_DCA_RXCTRL, q);
-    if (q < R.ALIASED_RX_QUEUES) add(R.DCA_RXCTRL_ALIAS_BASE + 4 * q, K_DCA_RXCTRL, q);
-    add(b + R.RXDCTL_OFF, K_RXDCTL, q);
-    add(b + R.RDH_OFF, K_RDH, q);
-    add(b + R.RDT_OFF, K_RDT, q);
-  }
-  for (let q = 0; q < R.TX_QUEUES; q++) {
-    const b = R.txQueueBase(q);
-    add(b + R.TDBAL_OFF, K_TX_RING, q);
-    add(b + R.TDBAH_OFF, K_TX_RING, q);
-    add(b + R.TDLEN_OFF, K_TX_RING, q);
-    add(b + R.TDWBAL_OFF, K_TX_RING, q);
-    add(b + R.TDWBAH_OFF, K_TX_RING, q);
-    add(b + R.TXDCTL_OFF, K_TXDCTL, q);
-    add(b + R.TDH_OFF, K_TDH, q);
-    add(b + R.TDT_OFF, K_TDT, q);
-  }
-  return { words: Int32Array.from(words), kinds: Uint8Array.from(kinds), params: Int16Array.from(params) };
-}
 
-/** A readable name for a register offset (for violation reports). */
-export function registerName(offset: number): string {
-  const names: Record<number, string> = {
-    [R.CTRL]: 'CTRL',
-    [R.STATUS]: 'STATUS',
-    [R.CTRL_EXT]: 'CTRL_EXT',
-    [R.EEC]: 'EEC',
-    [R.FWSM]: 'FWSM',
-    [R.EIMS]: 'EIMS',
-    [R.EIMC]: 'EIMC',
-    [R.HLREG0]: 'HLREG0',
-    [R.RDRXCTL]: 'RDRXCTL',
-    [R.RXCTRL]: 'RXCTRL',
-    [R.FCTRL]: 'FCTRL',
-    [R.SECRXCTRL]: 'SECRXCTRL',
-    [R.SECRXSTAT]: 'SECRXSTAT',
-    [R.DMATXCTL]: 'DMATXCTL',
-    [R.LINKS]: 'LINKS',
-    [R.AUTOC]: 'AUTOC',
-  };
-  if (names[offset] !== undefined) return names[offset];
-  const rx = [
-    [R.RDBAL_OFF, 'RDBAL'],
-    [R.RDBAH_OFF, 'RDBAH'],
-    [R.RDLEN_OFF, 'RDLEN'],
-    [R.DCA_RXCTRL_OFF, 'DCA_RXCTRL'],
-    [R.RDH_OFF, 'RDH'],
-    [R.SRRCTL_OFF, 'SRRCTL'],
-    [R.RDT_OFF, 'RDT'],
-    [R.RXDCTL_OFF, 'RXDCTL'],
-  ] as const;
-  if ((offset >= 0x1000 && offset < 0x2000) || (offset >= 0xd000 && offset < 0xe000)) {
-    const q = offset < 0x2000 ? (offset - 0x1000) >> 6 : 64 + ((offset - 0xd000) >> 6);
-    const name = rx.find(([o]) => o === (offset & 0x3f));
-    if (name) return `${name[1]}(${q})`;
+/**
+ * One poll of several ports at `nowNs`: every port observes its registers (scanWords as in SimNic.poll), then every
+ * port does its DMA work. Returns true if any port had something to do.
+ */
+export function pollAll(nics: readonly SimNic[], nowNs: number, scanWords = -1): boolean {
+  const n = nics.length;
+  for (let k = 0; k < n; k++) nics[k].observe(nowNs, scanWords);
+  let busy = false;
+  for (let k = 0; k < n; k++) {
+    const nic = nics[k];
+    if (nic.work(nowNs, nic.observedBusy)) busy = true;
   }
-  if (offset >= 0x6000 && offset < 0x8000) {
-    const tx = [
-      [R.TDBAL_OFF, 'TDBAL'],
-      [R.TDBAH_OFF, 'TDBAH'],
-      [R.TDLEN_OFF, 'TDLEN'],
-      [R.DCA_TXCTRL_OFF, 'DCA_TXCTRL'],
-      [R.TDH_OFF, 'TDH'],
-      [R.TDT_OFF, 'TDT'],
-      [R.TXDCTL_OFF, 'TXDCTL'],
-      [R.TDWBAL_OFF, 'TDWBAL'],
-      [R.TDWBAH_OFF, 'TDWBAH'],
-    ] as const;
-    const name = tx.find(([o]) => o === (offset & 0x3f));
-    if (name) return `${name[1]}(${(offset - 0x6000) >> 6})`;
-  }
-  if (offset >= R.SRRCTL_ALIAS_BASE && offset < R.SRRCTL_ALIAS_BASE + 64) return `SRRCTL(${(offset - R.SRRCTL_ALIAS_BASE) >> 2})`;
-  if (offset >= R.DCA_RXCTRL_ALIAS_BASE && offset < R.DCA_RXCTRL_ALIAS_BASE + 64) return `DCA_RXCTRL(${(offset - R.DCA_RXCTRL_ALIAS_BASE) >> 2})`;
-  return `register 0x${offset.toString(16).padStart(5, '0')}`;
+  return busy;
 }

@@ -1,7 +1,7 @@
 // Per-queue state of the simulated 82599: what the NIC latched when the queue was enabled (ring location and size,
 // translated once into a typed-array view), its head and tail, and a snapshot of every descriptor it owns
 // (taken when the tail handed it over) so that software modifying an owned descriptor is detected.
-import type { MemoryRegion } from './memory';
+import type { MemoryRegion, PhysicalMemory } from './memory';
 
 export const DESCRIPTOR_BYTES = 16;
 
@@ -18,6 +18,13 @@ export class RingState {
   tail = 0;
   /** Copies of the descriptors handed to the NIC (4 words each), compared when the NIC uses them. */
   snapshot: Uint32Array = EMPTY;
+  /**
+   * Per descriptor, the buffer address last seen there and a view of that buffer (PhysicalMemory.viewAt): a ring
+   * whose buffers stay in place (TinyNF's) finds its view with one compare; a pool's recycled buffers fall back to
+   * viewAt's address-keyed cache. Either way no allocation per frame.
+   */
+  slotPhys: Float64Array = new Float64Array(0);
+  slotViews: Uint8Array[] = [];
 
   constructor(
     readonly index: number,
@@ -31,6 +38,21 @@ export class RingState {
     this.size = size;
     this.ring = new Uint32Array(region.buffer, byteOffset, size * 4);
     if (this.snapshot.length !== size * 4) this.snapshot = new Uint32Array(size * 4);
+    this.slotPhys = new Float64Array(size).fill(-1);
+    this.slotViews = new Array<Uint8Array>(size).fill(EMPTY_BYTES);
+  }
+
+  /** A view of at least `length` bytes of the buffer at `phys` named by descriptor i, or null if not DMA memory. */
+  bufferView(i: number, phys: number, length: number, memory: PhysicalMemory): Uint8Array | null {
+    if (this.slotPhys[i] === phys) {
+      const v = this.slotViews[i];
+      if (v.length >= length) return v;
+    }
+    const v = memory.viewAt(phys, length);
+    if (v === null) return null;
+    this.slotPhys[i] = phys;
+    this.slotViews[i] = v;
+    return v;
   }
 
   /** Descriptors the NIC owns: [head, tail) circularly. */
@@ -68,6 +90,7 @@ export class RingState {
 }
 
 const EMPTY = new Uint32Array(0);
+const EMPTY_BYTES = new Uint8Array(0);
 
 export class RxQueueState extends RingState {
   /** SRRCTL.BSIZEPACKET in bytes. */
@@ -80,16 +103,20 @@ export class RxQueueState extends RingState {
 
 export class TxQueueState extends RingState {
   headWriteBack = false;
+  /** Descriptors consumed since the queue was enabled (saturates at no particular value: only ">= size" matters). */
+  consumed = 0;
+  /** Since when (ns) the descriptor at the tail differs from what it was when last handed over, or -1. */
+  lapSince = -1;
+  /** tx-tail-lap-suspected reported for this enabling. */
+  lapWarned = false;
   /** The head write-back word: a view of the region's buffer and the word index in it. */
   headWords: Uint32Array = EMPTY;
   headIndex = 0;
-  /** Per-descriptor cache of the buffer view used for zero-copy transmission (keyed by buffer address). */
-  slotPhys: Float64Array = new Float64Array(0);
-  slotViews: (Uint8Array | null)[] = [];
 
   override latch(phys: number, size: number, region: MemoryRegion, byteOffset: number): void {
     super.latch(phys, size, region, byteOffset);
-    this.slotPhys = new Float64Array(size).fill(-1);
-    this.slotViews = new Array<Uint8Array | null>(size).fill(null);
+    this.consumed = 0;
+    this.lapSince = -1;
+    this.lapWarned = false;
   }
 }

@@ -108,6 +108,8 @@ export const GCR_EXT = 0x11050;
 export const HLREG0 = 0x04240;
 export const HLREG0_TXCRCEN = bit(0);
 export const HLREG0_RXCRCSTRP = bit(1);
+/** Section 8.2.3.22.8: Jumbo Frame Enable (frames up to MAXFRS.MFS are received; without it, up to 1518 bytes). */
+export const HLREG0_JUMBOEN = bit(2);
 export const HLREG0_TXPADEN = bit(10);
 export const HLREG0_LPBK = bit(15);
 // GUESS (U1): only bits 0, 1 and 10 are known to reset to 1.
@@ -197,6 +199,17 @@ export const GPRC = 0x04074; // Section 8.2.3.23.18 Good Packets Received Count
  * a valid CRC; counted only while receive is enabled. Such frames are not stored (FCTRL.SBP is not modelled).
  */
 export const RUC = 0x040a4;
+/** Section 8.2.3.23.7 Receive Oversize Count: frames longer than the maximum, with a good CRC (RC). */
+export const ROC = 0x040a8;
+/** Section 8.2.3.23.5 Receive Length Error Count: frames of a length that is not allowed (RC). */
+export const RLEC = 0x04040;
+/** Section 8.2.3.22.13 Max Frame Size: MFS in bits 31:16 (bytes with the FCS), used with HLREG0.JUMBOEN. */
+export const MAXFRS = 0x04268;
+export const MAXFRS_MFS_SHIFT = 16;
+/** Section 8.2.3.22.13: MFS reset value 0x5EE (1518 bytes: the standard maximum frame with the FCS). */
+export const MAXFRS_RESET = 0x05ee << 16;
+/** IEEE 802.3 maximum untagged frame, with the FCS: what is accepted without HLREG0.JUMBOEN (Section 8.2.3.22.8). */
+export const STANDARD_MAX_FRAME_WITH_FCS = 1518;
 export const GPTC = 0x04080; // Section 8.2.3.23.20 Good Packets Transmitted Count
 export const GORCL = 0x04088; // Section 8.2.3.23.22 Good Octets Received Count Low
 export const GORCH = 0x0408c; // (high: bits 3:0, 36-bit counter)

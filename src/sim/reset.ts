@@ -15,6 +15,7 @@ export function writeResetValues(regs: Uint32Array, mac: Uint8Array, lanId: numb
   w(R.STATUS, ((lanId & 0x3) << R.STATUS_LAN_ID_SHIFT) | R.STATUS_PCIE_MASTER_ENABLE_STATUS);
   w(R.EEC, R.EEC_EE_PRES);
   w(R.HLREG0, R.HLREG0_RESET);
+  w(R.MAXFRS, R.MAXFRS_RESET);
   w(R.AUTOC, R.AUTOC_RESET);
   w(R.RDRXCTL, R.RDRXCTL_RESET);
   w(R.RXPBSIZE(0), R.RXPBSIZE0_RESET);

@@ -9,7 +9,7 @@
 import { MessagePort, receiveMessageOnPort, workerData } from 'worker_threads';
 import type { Violation } from './checker';
 import { PhysicalMemory } from './memory';
-import { SimNic } from './nic';
+import { SimNic, pollAll } from './nic';
 import { CollectingOutput, QueueInput, WireInput, WireOutput } from './wire';
 import { closeWire, createInput, createOutput } from './wires/describe';
 import {
@@ -18,6 +18,11 @@ import {
   CTRL_ERROR,
   CTRL_READY,
   CTRL_SLEEP,
+  CTRL_STAT_DONE,
+  CTRL_STAT_OFFSET,
+  CTRL_STAT_PORT,
+  CTRL_STAT_REQUEST,
+  CTRL_STAT_VALUE,
   CTRL_STOP,
   FromWorker,
   GLOBAL_BUSY_NS,
@@ -116,11 +121,9 @@ class SimThread {
       const now = this.nowNs();
       if (lastBusy) this.busyNs += now - last;
       last = now;
-      let busy = false;
-      for (let k = 0; k < n; k++) {
-        if (nics[k].poll(now, scan)) busy = true;
-      }
+      const busy = pollAll(nics, now, scan);
       lastBusy = busy;
+      if (Atomics.load(control, CTRL_STAT_REQUEST) !== this.statServed) this.serveStatisticRead();
       const it = ++this.iterations;
       if (busy) {
         idleRun = 0;
@@ -139,12 +142,33 @@ class SimThread {
       }
       if (idleRun > idleSpins && sleepMs > 0) {
         this.serveRequests();
+        if (Atomics.load(control, CTRL_STAT_REQUEST) !== this.statServed) {
+          this.serveStatisticRead();
+          continue;
+        }
         Atomics.wait(control, CTRL_SLEEP, 0, sleepMs);
       }
     }
     for (let k = 0; k < n; k++) nics[k].updateStatisticsRegisters();
     this.publish(this.nowNs());
     this.finish();
+  }
+
+  /** The last statistics read request served (worker-protocol.ts, CTRL_STAT_REQUEST). */
+  private statServed = 0;
+
+  /** Serve the main thread's pending statistics read (a read-to-clear register read by the driver). */
+  private serveStatisticRead(): void {
+    const control = this.control;
+    const request = Atomics.load(control, CTRL_STAT_REQUEST);
+    const nic = this.nics[control[CTRL_STAT_PORT]];
+    let value = 0;
+    // The main thread validated port and offset; a failure here is a bug, reported as the worker's error.
+    if (nic !== undefined) value = nic.readStatistic32(control[CTRL_STAT_OFFSET]);
+    control[CTRL_STAT_VALUE] = value | 0;
+    this.statServed = request;
+    Atomics.store(control, CTRL_STAT_DONE, request);
+    Atomics.notify(control, CTRL_STAT_DONE);
   }
 
   /** Answer every pending request of the main thread. */
@@ -182,7 +206,7 @@ class SimThread {
       case 'sync': {
         // a barrier: every register write made before the request is noticed now (a full scan of every NIC)
         const now = this.nowNs();
-        for (const nic of this.nics) nic.poll(now);
+        pollAll(this.nics, now);
         break;
       }
       case 'output':
@@ -263,6 +287,7 @@ class SimThread {
       s[b + 11] = nic.violations.length + nic.checker.dropped;
       s[b + 12] = nic.warnings.length;
       s[b + 13] = st.rxUndersize;
+      s[b + 14] = st.rxOversize;
     }
     const g = nics.length * STATS_PER_PORT;
     s[g + GLOBAL_ITERATIONS] = this.iterations;

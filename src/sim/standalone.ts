@@ -25,7 +25,7 @@ import { DeviceFiles, createDeviceFiles } from '../env/device-files';
 import type { Violation } from './checker';
 import { defaultMac, parseMacOption, portAddress } from './machine';
 import { PhysicalMemory } from './memory';
-import { SimNic } from './nic';
+import { SimNic, pollAll } from './nic';
 import * as C from './pci-config';
 import * as R from './registers';
 import type { WireInput, WireOutput } from './wire';
@@ -130,6 +130,9 @@ interface PortWires {
 }
 
 /** The simulated ports behind a directory of device files. */
+/** How long the driver must have written nothing but tails before a held input is released (releaseInputs). */
+export const RELEASE_QUIET_NS = 20_000_000;
+
 export class StandaloneDevice {
   readonly dir: string;
   readonly addresses: PciAddress[];
@@ -220,8 +223,8 @@ export class StandaloneDevice {
     const nics = this.nics;
     for (let k = 0; k < nics.length; k++) {
       if (this.configs[k].pollCommand()) busy = true;
-      if (nics[k].poll(nowNs, scanWords)) busy = true;
     }
+    if (pollAll(nics, nowNs, scanWords)) busy = true;
     if (this.heldInputs !== 0) this.releaseInputs(nowNs);
     return busy;
   }
@@ -249,7 +252,8 @@ export class StandaloneDevice {
 
   /**
    * Frames arriving on port i's wire. With `waitForReceive`, the input is held until the port receives (RXCTRL.RXEN
-   * set and queue 0 enabled with descriptors given to the NIC), so a finite input is not dropped while a driver
+   * set and queue 0 enabled with descriptors given to the NIC) and the driver has stopped configuring (no register
+   * write but tails for RELEASE_QUIET_NS, see releaseInputs), so a finite input is not dropped while a driver
    * initialises; otherwise it is attached at once (frames arriving before the driver is ready are missed, as on a
    * real link). The device closes it (closeWire) at close().
    */
@@ -259,7 +263,7 @@ export class StandaloneDevice {
     for (const old of [w.heldInput, w.input]) if (old !== null) closeWire(old);
     w.heldInput = null;
     w.input = null;
-    if (waitForReceive && !this.receiving(i)) {
+    if (waitForReceive) {
       w.heldInput = input;
       this.heldInputs++;
       return;
@@ -287,7 +291,15 @@ export class StandaloneDevice {
     return (rxctrl & R.RXCTRL_RXEN) !== 0 && q.enabled && q.tail !== q.head;
   }
 
+  /**
+   * A held input is released once its port receives AND the driver has finished configuring: no register write
+   * other than a tail on any port for RELEASE_QUIET_NS. A driver initialises its ports one after another (TinyNF's C
+   * driver enables port 0's receive ~130 ms before it starts polling, still configuring the other port meanwhile), so
+   * "receive enabled" alone does not mean the driver polls yet; the end of its configuration writes is the best sign
+   * a polling device has of it.
+   */
   private releaseInputs(nowNs: number): void {
+    for (const nic of this.nics) if (nowNs - nic.lastConfigWriteNs < RELEASE_QUIET_NS) return;
     for (let i = 0; i < this.wires.length; i++) {
       const w = this.wires[i];
       if (w.heldInput === null || !this.receiving(i)) continue;
@@ -319,6 +331,13 @@ export class StandaloneDevice {
     for (const nic of this.nics) nic.checker.onViolation = listener;
   }
 
+  /** A driver's read of a statistics register of the port at `address` (in this process): cleared by the read. */
+  readStatistic32(address: PciAddress, offset: number): number {
+    const nic = this.nics.find((n) => n.address === address);
+    if (nic === undefined) throw new TinyNfError(`no simulated PCI device at ${address}`);
+    return nic.readStatistic32(offset);
+  }
+
   portSummary(i: number): StandalonePortSummary {
     const nic = this.nics[this.checkPort(i)];
     const s = nic.stats;
@@ -328,6 +347,7 @@ export class StandaloneDevice {
       rxMissed: s.rxMissed,
       rxNoDescriptor: s.rxNoDescriptor,
       rxUndersize: s.rxUndersize,
+      rxOversize: s.rxOversize,
       rxFiltered: s.rxFiltered,
       txPackets: s.txPackets,
       txNullDescriptors: s.txNullDescriptors,
@@ -371,6 +391,7 @@ export interface StandalonePortSummary {
   rxMissed: number;
   rxNoDescriptor: number;
   rxUndersize: number;
+  rxOversize: number;
   rxFiltered: number;
   txPackets: number;
   txNullDescriptors: number;
@@ -471,8 +492,8 @@ export class StandaloneRunner {
 }
 
 /** One line per violation: NIC, time since `originNs`, rule, where, section, detail. */
-export function formatViolation(v: Violation, originNs: number): string {
-  return `violation ${v.nic} +${((v.timeNs - originNs) / 1e6).toFixed(3)} ms ${v.rule} at ${v.where} (Section ${v.section}): ${v.detail}`;
+export function formatViolation(v: Violation, originNs: number, kind: 'violation' | 'warning' = 'violation'): string {
+  return `${kind} ${v.nic} +${((v.timeNs - originNs) / 1e6).toFixed(3)} ms ${v.rule} at ${v.where} (Section ${v.section}): ${v.detail}`;
 }
 
 // ---------------------------------------------------------------------- inline
@@ -494,7 +515,7 @@ export class InlineDeviceEnvironment implements Environment {
 
   constructor(
     readonly inner: Environment,
-    readonly device: Pick<StandaloneDevice, 'step' | 'addRegion'>,
+    readonly device: Pick<StandaloneDevice, 'step' | 'addRegion' | 'readStatistic32'>,
   ) {
     this.name = inner.name;
   }
@@ -521,8 +542,9 @@ export class InlineDeviceEnvironment implements Environment {
     return this.inner.mapBar0(address);
   }
 
-  readStatistic32(address: PciAddress, bar0: DeviceMemory, offset: number): number {
-    return this.inner.readStatistic32(address, bar0, offset);
+  /** The device is in this process: a statistics read goes to it, which clears read-to-clear counters (Section 8.2.3.23). */
+  readStatistic32(address: PciAddress, _bar0: DeviceMemory, offset: number): number {
+    return this.device.readStatistic32(address, offset);
   }
 
   sleepUs(us: number): void {

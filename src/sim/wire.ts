@@ -6,6 +6,8 @@
  * with zeros; inputs that stand for a transmitter (TAP, pcap replay) do the same. A shorter frame at the NIC is a runt.
  */
 export const MIN_WIRE_FRAME = 60;
+/** Largest frame (without FCS) any input may hand over: the NIC's receive staging buffer (nic-constants.ts MAX_FRAME_BYTES). */
+export const MAX_WIRE_FRAME = 16 * 1024;
 
 /** Frames arriving at the NIC from the wire. */
 export interface WireInput {

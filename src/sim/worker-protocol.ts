@@ -33,7 +33,22 @@ export const CTRL_SLEEP = 3;
 export const CTRL_ERROR = 4;
 /** Set to 1 by the worker after it posted its `done` message (stop). */
 export const CTRL_DONE = 5;
-export const CONTROL_WORDS = 8;
+/**
+ * Statistics reads (Environment.readStatistic32 -> SimWorker.readStatistic32): read-to-clear counters live in the
+ * worker (the NIC counts them), so a driver's read is a request to the simulator thread, by words, no message:
+ * the main thread writes CTRL_STAT_PORT and CTRL_STAT_OFFSET, increments CTRL_STAT_REQUEST (Atomics.add: the release
+ * that publishes the two words) and notifies CTRL_SLEEP; the worker, which looks at CTRL_STAT_REQUEST every loop
+ * iteration, reads the register (clearing it, SimNic.readStatistic32), writes CTRL_STAT_VALUE, then stores the
+ * request number into CTRL_STAT_DONE (Atomics.store: the release that publishes the value) and notifies it. One
+ * request at a time (only the main thread, which owns the SimWorker, makes them).
+ */
+export const CTRL_STAT_REQUEST = 6;
+export const CTRL_STAT_DONE = 7;
+export const CTRL_STAT_PORT = 8;
+export const CTRL_STAT_OFFSET = 9;
+/** The value read, as an Int32 (>>> 0 for the register value). */
+export const CTRL_STAT_VALUE = 10;
+export const CONTROL_WORDS = 16;
 
 // Statistics (Float64Array over the stats SAB): per port, then global
 export const STAT_NAMES = [
@@ -51,6 +66,7 @@ export const STAT_NAMES = [
   'violations',
   'warnings',
   'rxUndersize',
+  'rxOversize',
 ] as const;
 export type StatName = (typeof STAT_NAMES)[number];
 export const STATS_PER_PORT = STAT_NAMES.length;

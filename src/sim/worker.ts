@@ -35,6 +35,11 @@ import {
   CTRL_ERROR,
   CTRL_READY,
   CTRL_SLEEP,
+  CTRL_STAT_DONE,
+  CTRL_STAT_OFFSET,
+  CTRL_STAT_PORT,
+  CTRL_STAT_REQUEST,
+  CTRL_STAT_VALUE,
   CTRL_STOP,
   FromWorker,
   GLOBAL_BUSY_NS,
@@ -361,6 +366,30 @@ export class SimWorker implements SimulatedPlatform {
 
   bar0(address: PciAddress): SharedArrayBuffer {
     return this.bar0s[this.index(address)];
+  }
+
+  /**
+   * A driver's read of a statistics register of BAR0 (Environment.readStatistic32): read in the simulator thread,
+   * which clears a read-to-clear counter as the 82599 does (Section 8.2.3.23). Synchronous: a word protocol on the
+   * control buffer (worker-protocol.ts, CTRL_STAT_REQUEST), answered within one loop iteration of the worker.
+   */
+  readStatistic32(address: PciAddress, offset: number): number {
+    const port = this.index(address);
+    if (!Number.isInteger(offset) || offset < 0 || offset >= R.BAR0_BYTES || offset % 4 !== 0) {
+      throw new TinyNfError(`statistics register offset ${offset} invalid: must be a multiple of 4 below ${R.BAR0_BYTES}`);
+    }
+    if (this.stopped !== null || this.hasExited) throw new TinyNfError('the simulator worker is stopped');
+    const c = this.control;
+    c[CTRL_STAT_PORT] = port;
+    c[CTRL_STAT_OFFSET] = offset;
+    const request = (Atomics.add(c, CTRL_STAT_REQUEST, 1) + 1) | 0;
+    Atomics.notify(c, CTRL_SLEEP);
+    const deadline = performance.now() + REQUEST_TIMEOUT_MS;
+    for (;;) {
+      const done = Atomics.load(c, CTRL_STAT_DONE);
+      if (done === request) return c[CTRL_STAT_VALUE] >>> 0;
+      this.waitFor(CTRL_STAT_DONE, done, Math.max(1, deadline - performance.now()), 'readStatistic32');
+    }
   }
 
   /** Sleep `us` microseconds of real time (the NICs keep running in the worker). */

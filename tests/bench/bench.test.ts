@@ -45,7 +45,7 @@ describe('tinynf bench', () => {
       expect(r.rx_packets).toBeGreaterThan(0); // packets went through the driver and the simulated NICs
       expect(r.violations).toBe(0);
       expect(r.input_ports).toEqual([0]);
-      expect(['simulator', 'driver', 'line-rate', 'inline-simulator', 'fixed-load', 'oversubscribed']).toContain(r.limited_by);
+      expect(['simulator', 'driver', 'line-rate', 'inline-simulator', 'fixed-load', 'oversubscribed', 'no-traffic']).toContain(r.limited_by);
       expect(Number.isInteger(r.preempted_rounds)).toBe(true);
       expect(r.others_cpu === null || r.others_cpu >= 0).toBe(true);
       expect(typeof r.contended).toBe('boolean');
@@ -106,4 +106,20 @@ describe('latencyFromPcap', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('tinynf bench --test simulator', () => {
+  it("prints the in-memory NIC's own capacity as one row {test: 'simulator', ports, mpps_per_port, ns_per_frame}", () => {
+    const r = spawnSync(process.execPath, [BIN, 'bench', '--test', 'simulator', '--json', '--duration', '0.3'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(0);
+    const rows = JSON.parse(r.stdout.trimEnd().split('\n').pop()!) as Record<string, unknown>[];
+    expect(rows).toHaveLength(1);
+    const row = rows[0];
+    expect(row.test).toBe('simulator');
+    expect(row.ports).toBe(2);
+    expect(row.frames as number).toBeGreaterThan(0);
+    expect(row.ns_per_frame as number).toBeGreaterThan(0);
+    // mpps_per_port is derived from ns_per_frame: 1000 / ns / ports (rounded)
+    expect(row.mpps_per_port as number).toBeCloseTo(1000 / (row.ns_per_frame as number) / 2, 1);
+  }, 70_000);
 });

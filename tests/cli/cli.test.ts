@@ -34,28 +34,64 @@ describe('tinynf devices', () => {
       expect(r.stdout).toMatch(new RegExp(`^${a}  ${vendor}:${device}  driver=`, 'm'));
     }
     if (fs.existsSync('/sys/bus/pci/devices/0000:00:03.0/virtio2/net/eth0')) {
-      expect(r.stdout).toMatch(/^0000:00:03\.0  1af4:1041  driver=virtio-pci  if=eth0 \((up|down)\)$/m);
+      expect(r.stdout).toMatch(/^0000:00:03\.0  1af4:1041  driver=virtio-pci  if=eth0 \((up|down)\)  supported: virtio-net modern \(tinynf run --virtio\)$/m);
     }
   });
 
-  it('prints JSON and marks 82599ES as supported (temporary sysfs root)', () => {
+  it('prints JSON and marks 82599ES and virtio-net as supported (temporary sysfs root)', () => {
     const sys = createFakeSysfs({
       devices: [
         { address: '0000:5e:00.0', vendor: 0x8086, device: 0x10fb, driver: 'ixgbe', interfaces: [{ name: 'ens1f0', operstate: 'down', flags: 0x1002 }] },
         { address: '0000:00:03.0', vendor: 0x1af4, device: 0x1041 },
+        { address: '0000:00:04.0', vendor: 0x1af4, device: 0x1000 },
+        { address: '0000:00:05.0', vendor: 0x8086, device: 0x1572 },
       ],
     });
     try {
       const text = tinynf('devices', '--sysfs-root', sys.root);
       expect(text.stdout).toBe(
         'PCI network devices (class 02):\n' +
-          '0000:00:03.0  1af4:1041  driver=none  if=none\n' +
+          '0000:00:03.0  1af4:1041  driver=none  if=none  supported: virtio-net modern (tinynf run --virtio)\n' +
+          '0000:00:04.0  1af4:1000  driver=none  if=none  supported: virtio-net legacy (tinynf run --virtio)\n' +
+          '0000:00:05.0  8086:1572  driver=none  if=none\n' +
           '0000:5e:00.0  8086:10fb  driver=ixgbe  if=ens1f0 (down)  supported: Intel 82599ES\n',
       );
       const json = JSON.parse(tinynf('devices', '--json', '--sysfs-root', sys.root).stdout);
-      expect(json[1]).toEqual({
+      expect(json[3]).toEqual({
         address: '0000:5e:00.0', vendor: '8086', device: '10fb', driver: 'ixgbe',
-        interfaces: [{ name: 'ens1f0', up: false, operstate: 'down' }], supported: true,
+        interfaces: [{ name: 'ens1f0', up: false, operstate: 'down' }], supported: true, model: '82599ES', iommu_group: null,
+      });
+      expect(json.slice(0, 3).map((d: { model: string | null; supported: boolean }) => [d.model, d.supported])).toEqual([
+        ['virtio-net modern', true], ['virtio-net legacy', true], [null, false],
+      ]);
+    } finally {
+      sys.cleanup();
+    }
+  });
+
+  it('shows each device\'s IOMMU group and whether VFIO can use it (all members on vfio-pci or no driver)', () => {
+    const sys = createFakeSysfs({
+      devices: [
+        { address: '0000:5e:00.0', vendor: 0x8086, device: 0x10fb, driver: 'vfio-pci', iommuGroup: 10 },
+        { address: '0000:5e:00.1', vendor: 0x8086, device: 0x10fb, driver: 'vfio-pci', iommuGroup: 11 },
+        { address: '0000:5e:00.2', vendor: 0x8086, device: 0x1234, classCode: 0x040300, driver: 'snd_hda_intel', iommuGroup: 11 },
+      ],
+    });
+    try {
+      const text = tinynf('devices', '--sysfs-root', sys.root);
+      expect(text.stdout).toBe(
+        'PCI network devices (class 02):\n' +
+          '0000:5e:00.0  8086:10fb  driver=vfio-pci  if=none  iommu_group=10 (viable)  supported: Intel 82599ES\n' +
+          '0000:5e:00.1  8086:10fb  driver=vfio-pci  if=none  iommu_group=11 (not viable)  supported: Intel 82599ES\n',
+      );
+      const json = JSON.parse(tinynf('devices', '--json', '--sysfs-root', sys.root).stdout);
+      expect(json[1].iommu_group).toEqual({
+        group: 11,
+        viable: false,
+        devices: [
+          { address: '0000:5e:00.1', driver: 'vfio-pci' },
+          { address: '0000:5e:00.2', driver: 'snd_hda_intel' },
+        ],
       });
     } finally {
       sys.cleanup();
@@ -185,6 +221,16 @@ describe('tinynf bind / unbind (temporary sysfs root only)', () => {
         tinynf('bind', '0000:5e:00.0', '--driver', 'vfio-pci', '--sysfs-root', sys.root),
         1,
         /^tinynf: kernel driver vfio-pci is not loaded \(.*\): run `sudo modprobe vfio-pci`$/,
+      );
+      expectOneLineError(
+        tinynf('bind', '0000:5e:00.0', '--vfio', '--sysfs-root', sys.root),
+        1,
+        /^tinynf: kernel driver vfio-pci is not loaded \(.*\): run `sudo modprobe vfio-pci`$/,
+      );
+      expectOneLineError(
+        tinynf('bind', '0000:5e:00.0', '--vfio', '--driver', 'uio_pci_generic', '--sysfs-root', sys.root),
+        1,
+        /^tinynf: --vfio binds to vfio-pci: it cannot be combined with --driver uio_pci_generic$/,
       );
     } finally {
       sys.cleanup();

@@ -380,7 +380,8 @@ describe('machine-wide checks', () => {
       expect(formatCheck(checkIommu(translating.sys.root, translating.proc))).toBe(
         'FAIL iommu: on and translating DMA (3 groups; kernel command line: intel_iommu=on; group types: DMA-FQ): ' +
           'the NIC would take the physical addresses tinynf reads from pagemap for I/O virtual addresses, so its DMA would fault or hit other memory' +
-          ' -> fix: add iommu=pt to GRUB_CMDLINE_LINUX in /etc/default/grub, then `sudo update-grub` and reboot (or intel_iommu=off, or disable VT-d/AMD-Vi in the BIOS)',
+          ' -> fix: bind the ports to vfio-pci (sudo npx tinynf bind --vfio ADDR): tinynf then uses VFIO, maps its DMA memory in the IOMMU, and the NIC can reach nothing else; ' +
+          'or add iommu=pt to GRUB_CMDLINE_LINUX in /etc/default/grub, then `sudo update-grub` and reboot (or intel_iommu=off, or disable VT-d/AMD-Vi in the BIOS)',
       );
       expect(checkIommu(pt.sys.root, pt.proc)).toMatchObject({
         ok: true,
@@ -408,6 +409,45 @@ describe('machine-wide checks', () => {
         detail: `group 0, domain "DMA": the IOMMU translates this port's DMA, so the physical addresses tinynf gives it are wrong`,
       });
       expect(byName(r.checks, `iommu ${B}`)).toMatchObject({ ok: true, detail: 'group 1, domain "identity": DMA is not translated' });
+    } finally {
+      m.cleanup();
+    }
+  });
+
+  it('IOMMU on and translating, ports on vfio-pci in viable groups: every check ok (tinynf uses VFIO); a group with a member on a kernel driver FAILs', () => {
+    const m = machine({
+      devices: [
+        { address: A, ...X520, driver: 'vfio-pci', iommuGroup: 20 },
+        { address: B, ...X520, driver: 'vfio-pci', iommuGroup: 21 },
+        { address: '0000:5e:00.2', vendor: 0x8086, device: 0x1234, classCode: 0x040300, driver: 'snd_hda_intel', iommuGroup: 21 },
+      ],
+      cmdline: 'ro intel_iommu=on',
+      loadedModules: ['vfio_pci'],
+    });
+    try {
+      for (const g of ['20', '21']) fs.writeFileSync(path.join(m.sys.root, 'kernel', 'iommu_groups', g, 'type'), 'DMA-FQ\n');
+      fs.mkdirSync(path.join(m.sys.root, 'kernel', 'security'), { recursive: true });
+      fs.writeFileSync(path.join(m.sys.root, 'kernel', 'security', 'lockdown'), 'none [integrity] confidentiality\n');
+      const r = doctor(m, [A, B]);
+      expect(byName(r.checks, 'iommu')).toEqual({
+        name: 'iommu',
+        ok: true,
+        detail: 'on and translating DMA (2 groups; group types: DMA-FQ): the ports are on vfio-pci, so tinynf uses VFIO and maps their DMA itself',
+        fix: null,
+      });
+      expect(byName(r.checks, 'lockdown')).toMatchObject({ ok: true, detail: 'kernel lockdown is "integrity", which does not restrict VFIO: the ports are on vfio-pci' });
+      expect(byName(r.checks, `driver ${A}`)).toMatchObject({ ok: true, detail: 'vfio-pci: tinynf uses VFIO (DMA memory mapped in the IOMMU at I/O virtual addresses)' });
+      expect(byName(r.checks, `iommu ${A}`)).toMatchObject({ ok: true, detail: "group 20 (1 device(s)), viable: VFIO maps tinynf's DMA memory in the IOMMU" });
+      expect(formatCheck(byName(r.checks, `iommu ${B}`))).toBe(
+        `FAIL iommu ${B}: IOMMU group 21: 2 device(s), NOT viable; bind these to vfio-pci too (or unbind them): 0000:5e:00.2 (snd_hda_intel): VFIO cannot open the group` +
+          ' -> fix: bind the other members to vfio-pci (sudo npx tinynf bind --vfio ADDR) or unbind them (sudo npx tinynf unbind ADDR)',
+      );
+      // one port not on vfio-pci: the machine-wide checks FAIL again, and the port's fix names --vfio
+      fs.unlinkSync(path.join(m.sys.deviceDir(B), 'driver'));
+      const mixed = doctor(m, [A, B]);
+      expect(byName(mixed.checks, 'iommu').ok).toBe(false);
+      expect(byName(mixed.checks, 'lockdown').ok).toBe(false);
+      expect(byName(mixed.checks, `iommu ${B}`)).toMatchObject({ ok: false, fix: expect.stringContaining(`sudo npx tinynf bind --vfio ${B}`) });
     } finally {
       m.cleanup();
     }

@@ -13,6 +13,24 @@ describe('SharedArrayBuffer over an mmap-ed file', () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+  it('release() lets go of the file: the buffer then holds zero pages, and writes no longer reach the file', () => {
+    const file = path.join(dir, 'released');
+    fs.writeFileSync(file, Buffer.alloc(8192, 0x11));
+    const fd = fs.openSync(file, 'r+');
+    const buffer = shmAddon().map(fd, 8192, 0, true, false);
+    fs.closeSync(fd);
+    const bytes = new Uint8Array(buffer);
+    expect(bytes[100]).toBe(0x11);
+    const maps = () => fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.endsWith(file)).length;
+    expect(maps()).toBe(1);
+    shmAddon().release(buffer);
+    expect(maps()).toBe(0);
+    expect(bytes[100]).toBe(0);
+    bytes[100] = 0x22;
+    expect(bytes[100]).toBe(0x22);
+    expect(fs.readFileSync(file)[100]).toBe(0x11);
+  });
+
   it("is shared: a worker's writes are seen by the main thread and in the file", async () => {
     const file = path.join(dir, 'region');
     fs.writeFileSync(file, Buffer.alloc(4096));

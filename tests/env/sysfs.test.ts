@@ -4,7 +4,7 @@ import { listNetworkDevices } from '../../src/env/sysfs';
 import { createFakeSysfs } from './helpers/fake-sysfs';
 
 describe('listNetworkDevices', () => {
-  it('lists class 02 devices with driver, interfaces and state, and marks 82599ES as supported', () => {
+  it('lists class 02 devices with driver, interfaces and state, and marks 82599ES and virtio-net as supported', () => {
     const sys = createFakeSysfs({
       devices: [
         { address: '0000:5e:00.1', vendor: 0x8086, device: 0x10fb, driver: 'ixgbe', interfaces: [{ name: 'ens1f1', operstate: 'down', flags: 0x1002 }] },
@@ -20,12 +20,13 @@ describe('listNetworkDevices', () => {
       const list = listNetworkDevices(sys.root);
       expect(list.map((d) => d.address)).toEqual(['0000:00:03.0', '0000:00:04.0', '0000:5e:00.0', '0000:5e:00.1']);
       const [virtio, x710, x520a, x520b] = list;
-      expect(virtio).toMatchObject({ vendor: 0x1af4, device: 0x1041, driver: 'virtio-pci', supported: false,
+      expect(virtio).toMatchObject({ vendor: 0x1af4, device: 0x1041, driver: 'virtio-pci', supported: true, model: 'virtio-net modern',
         interfaces: [{ name: 'eth0', up: true, operstate: 'up' }] });
       // operstate "unknown" (e.g. no carrier detection): flags bit 0 (IFF_UP) decides
       expect(x710.interfaces).toEqual([{ name: 'eth1', up: true, operstate: 'unknown' }, { name: 'eth2', up: false, operstate: 'unknown' }]);
       expect(x710.driver).toBeUndefined();
-      expect(x520a).toMatchObject({ driver: 'vfio-pci', interfaces: [], supported: true });
+      expect(x520a).toMatchObject({ driver: 'vfio-pci', interfaces: [], supported: true, model: '82599ES' });
+      expect(x710).toMatchObject({ supported: false, model: null });
       expect(x520b).toMatchObject({ driver: 'ixgbe', supported: true, interfaces: [{ name: 'ens1f1', up: false }] });
     } finally {
       sys.cleanup();

@@ -222,6 +222,8 @@ describe('tinynf sim --dir (standalone device in a child process)', () => {
     expect(summary.violations).toBe(0);
     // CTRL.RST without a master disable first is the one data-sheet recommendation broken here
     expect(summary.warnings).toBe(1);
+    // ... listed by name and message after the summary
+    expect(sim.stdout()).toMatch(/^warning 0000:5e:00\.0 \+[0-9.]+ ms reset-without-master-disable at CTRL\.RST \(Section [^)]+\): CTRL\.RST without/m);
     // the vendor/device write, and the Status half of the Command write (read-only bits kept)
     expect(summary.ports[0].configWritesIgnored).toBe(2);
     expect(fs.existsSync(path.join(dir, 'pid'))).toBe(false);

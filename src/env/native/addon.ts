@@ -14,6 +14,11 @@ export interface ShmAddon {
   map(fd: number, length: number, offset: number, writable: boolean, populateAndLock: boolean): SharedArrayBuffer;
   /** Virtual address of the buffer's first byte (a Number: user-space addresses are < 2^47). */
   addressOf(buffer: SharedArrayBuffer): number;
+  /**
+   * Replace the mapping under a buffer from map() by anonymous zero pages, letting go of the file now (the VFIO
+   * environment's close(): a BAR mapping holds the device fd, which holds the IOMMU group open).
+   */
+  release(buffer: SharedArrayBuffer): void;
 }
 
 let loaded: ShmAddon | undefined;

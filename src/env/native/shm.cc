@@ -1,6 +1,9 @@
 // A SharedArrayBuffer over an mmap'd file, so BAR0 and DMA memory can be posted to worker_threads.
 // map(fd, length, offset, writable, populateAndLock) -> SharedArrayBuffer (munmap'd when collected)
 // addressOf(sab) -> virtual address of its first byte, as a Number (user-space addresses < 2^47)
+// release(sab) -> replace the mapping under a buffer from map() by private anonymous zero pages (mmap MAP_FIXED), so
+//                 the file (e.g. a VFIO device fd, whose mapping keeps the IOMMU group busy) is let go now rather
+//                 than when the buffer is garbage-collected; later accesses through the buffer touch only those pages
 #include <node.h>
 #include <sys/mman.h>
 #include <cerrno>
@@ -37,7 +40,16 @@ static void AddressOf(const FunctionCallbackInfo<Value>& args) {
   args.GetReturnValue().Set(Number::New(iso, (double)(uintptr_t)data));
 }
 
+static void Release(const FunctionCallbackInfo<Value>& args) {
+  Isolate* iso = args.GetIsolate();
+  if (!args[0]->IsSharedArrayBuffer()) { Throw(iso, "release expects a SharedArrayBuffer"); return; }
+  std::shared_ptr<BackingStore> store = args[0].As<SharedArrayBuffer>()->GetBackingStore();
+  void* p = mmap(store->Data(), store->ByteLength(), PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) { Throw(iso, std::string("mmap (release) failed: ") + strerror(errno)); return; }
+}
+
 static void Init(Local<Object> exports) {
+  NODE_SET_METHOD(exports, "release", Release);
   NODE_SET_METHOD(exports, "map", MapFile);
   NODE_SET_METHOD(exports, "addressOf", AddressOf);
 }

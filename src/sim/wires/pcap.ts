@@ -11,7 +11,7 @@
 // fast as asked or honouring its timestamps, any number of times. readPcap() parses a file for tests/tools.
 import * as fs from 'fs';
 import { TinyNfError } from '../../env/environment';
-import { MIN_WIRE_FRAME, WireInput, WireOutput } from '../wire';
+import { MAX_WIRE_FRAME, MIN_WIRE_FRAME, WireInput, WireOutput } from '../wire';
 
 export const PCAP_MAGIC_US = 0xa1b2c3d4;
 export const PCAP_MAGIC_NS = 0xa1b23c4d;
@@ -261,6 +261,14 @@ export class PcapInput implements WireInput {
   constructor(source: string | PcapFile, options: PcapInputOptions = {}) {
     const file = typeof source === 'string' ? readPcap(source) : source;
     this.frames = file.records.map((r) => r.data);
+    // Refused at load, not mid-run: a frame larger than the simulated NIC can take (a 16 KiB receive buffer is the
+    // largest Section 8.2.3.8.7 allows; the MAC drops longer frames anyway) would otherwise stop the replay.
+    const tooLong = this.frames.findIndex((f) => f.length > MAX_WIRE_FRAME);
+    if (tooLong >= 0) {
+      throw new TinyNfError(
+        `pcap input: frame ${tooLong} has ${this.frames[tooLong].length} bytes; the simulated NIC takes frames of at most ${MAX_WIRE_FRAME} bytes (without FCS): remove it from the capture (e.g. editcap -s ${MAX_WIRE_FRAME} to truncate)`,
+      );
+    }
     this.packetCount = this.frames.length;
     this.offsetsNs = new Float64Array(this.packetCount);
     const first = this.packetCount > 0 ? file.records[0].timeNs : 0;

@@ -26,6 +26,8 @@ export interface FakeDevice {
   resource0Bytes?: number;
   driver?: string;
   interfaces?: FakeInterface[];
+  /** IOMMU group: an `iommu_group` link to kernel/iommu_groups/<n>, whose devices/ lists the device. */
+  iommuGroup?: number;
 }
 
 export interface FakeSysfsOptions {
@@ -88,6 +90,12 @@ function addDevice(root: string, d: FakeDevice): void {
   fs.writeFileSync(path.join(real, 'driver_override'), '(null)\n');
   if (d.driver !== undefined) {
     fs.symlinkSync(addDriver(root, d.driver), path.join(real, 'driver'));
+  }
+  if (d.iommuGroup !== undefined) {
+    const groupDir = path.join(root, 'kernel', 'iommu_groups', `${d.iommuGroup}`);
+    fs.mkdirSync(path.join(groupDir, 'devices'), { recursive: true });
+    fs.symlinkSync(groupDir, path.join(real, 'iommu_group'));
+    fs.symlinkSync(real, path.join(groupDir, 'devices', d.address));
   }
   for (const i of d.interfaces ?? []) {
     const netDir = path.join(real, ...(i.child !== undefined ? [i.child] : []), 'net', i.name);

@@ -1,4 +1,5 @@
 // The rig over the in-memory 82599 (src/sim, inline mode): input = port 0, output k = port k + 1.
+import type { Environment } from '../../../src/env/environment';
 import { SimulatedEnvironment } from '../../../src/env/simulated';
 import { Agent } from '../../../src/ixgbe/agent';
 import { Device } from '../../../src/ixgbe/device';
@@ -18,14 +19,20 @@ export function intersects(a0: number, a1: number, b0: number, b1: number, size:
 
 export interface SimRig extends Rig {
   readonly machine: SimMachine;
-  readonly env: SimulatedEnvironment;
+  readonly env: Environment;
   readonly devices: Device[];
   /** Number of register-invariant checks done. */
   checks: number;
 }
 
-export function simRig(model: Model, machine: SimMachine = new SimMachine({ ports: 3, dmaBytes: 32 * 1024 * 1024 }), stepUs = 20): SimRig {
-  const env = new SimulatedEnvironment(machine);
+/** `makeEnv` gives the environment the driver runs on (default: the simulated one; the VFIO tests pass theirs). */
+export function simRig(
+  model: Model,
+  machine: SimMachine = new SimMachine({ ports: 3, dmaBytes: 32 * 1024 * 1024 }),
+  stepUs = 20,
+  makeEnv: (machine: SimMachine) => Environment = (m) => new SimulatedEnvironment(m),
+): SimRig {
+  const env = makeEnv(machine);
   const input = new QueueInput();
   const outputs = [new CollectingOutput(), new CollectingOutput()];
   machine.nic(0).attachInput(input);

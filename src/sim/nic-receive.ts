@@ -1,0 +1,279 @@
+// The receive engine of the simulated 82599 port (Section 7.1): frames from the wire input into queue 0's
+// descriptors, L2 filtering, drops and their counters, descriptor write-back.
+import { appendFcs } from './crc32';
+import type { MemoryRegion } from './memory';
+import * as C from './pci-config';
+import type { RxQueueState } from './queues';
+import * as R from './registers';
+import { STANDARD_MAX_FRAME_WITH_FCS } from './registers';
+import { FCS_BYTES, MAX_FRAME_BYTES, MIN_FRAME_BYTES, RX_BURST, WIRE_OVERHEAD_BYTES } from './nic-constants';
+import { hex } from './nic-watch';
+import { countInRegister } from './nic-statistics';
+import type { SimNic } from './nic';
+
+/** Whether receive is possible at all now (Section 4.6.7: RXCTRL.RXEN, security path, bus mastering, queue 0). */
+export function receiving(nic: SimNic): boolean {
+  return nic.rxEnable && !nic.secRxDisabled && !nic.masterDisabled && nic.rxQueues[0].enabled;
+}
+
+export function receive(nic: SimNic, nowNs: number): boolean {
+  if (!receiveFrames(nic, nowNs)) return false;
+  publishRxHead(nic);
+  return true;
+}
+
+/** Write queue 0's head to RDH (once per batch of received frames, not per frame). */
+export function publishRxHead(nic: SimNic): void {
+  const q = nic.rxQueues[0];
+  const w = (q.base + R.RDH_OFF) >>> 2;
+  // hwStore is an Atomics.store: also the release of the burst's descriptor write-backs (writeBackRx)
+  if (q.enabled && nic.shadow[w] !== q.head) nic.hwStore(w, q.head);
+}
+
+export function receiveFrames(nic: SimNic, nowNs: number): boolean {
+  const input = nic.inputs;
+  let busy = false;
+  if (nic.heldLength !== 0) {
+    if (!deliver(nic, nic.heldLength, nowNs)) return false;
+    busy = true;
+  }
+  if (input === null) return busy;
+  const skipper = nic.skipInput;
+  const directMax = nic.directMax;
+  const q = nic.rxQueues[0];
+  // Loop invariants (no register is looked at during the loop): the frame-independent parts of deliver()'s choices
+  const isReceiving = receiving(nic);
+  const accepting = nic.promiscuousUnicast && nic.promiscuousMulticast;
+  const canSkip = skipper !== null && (!isReceiving || (accepting && q.dropEnable));
+  const canDirect = directMax !== 0 && isReceiving && accepting && directRxPossible(nic, directMax);
+  let dropped = 0;
+  for (let budget = RX_BURST; budget > 0; budget--) {
+    // 10 Gb/s line rate (IEEE 802.3; Section 1 of the data sheet: 10 GbE): the next frame can only start arriving
+    // once the previous one has been serialised. ASSUMPTION: a frame is delivered at its start of arrival, no
+    // earlier than the previous poll (frames due between two polls arrive, back to back, within that interval).
+    if (nic.rxWireFreeNs > nowNs) break;
+    // Dropped whatever the frame: receive off, or (promiscuous, DROP_EN) no free descriptor
+    const drop = canSkip && (!isReceiving || q.tail === q.head);
+    const direct = drop || !canDirect || q.tail === q.head ? null : directRxView(nic, q, directMax);
+    const length = drop ? skipper.skip(nowNs) : input.next(direct === null ? nic.rxInto : direct, nowNs);
+    if (length === 0) break;
+    const arrival = nic.rxWireFreeNs > nic.lastPollNs ? nic.rxWireFreeNs : nic.lastPollNs;
+    nic.rxWireFreeNs = arrival + ((length < MIN_FRAME_BYTES ? MIN_FRAME_BYTES : length) + FCS_BYTES + WIRE_OVERHEAD_BYTES) * 0.8;
+    busy = true;
+    if (drop) {
+      dropped++;
+    } else if (direct !== null) {
+      completeDirectRx(nic, length);
+    } else if (!deliver(nic, length, nowNs)) {
+      break;
+    }
+  }
+  if (dropped !== 0) countDropped(nic, dropped);
+  return busy;
+}
+
+/**
+ * Count `n` frames dropped unread, as deliver() would have (the reason cannot have changed within one
+ * receiveFrames call: no register is looked at meanwhile).
+ */
+export function countDropped(nic: SimNic, n: number): void {
+  nic.stats.rxMissed += n;
+  if (!receiving(nic)) {
+    countInRegister(nic, R.MPC(0), n);
+    return;
+  }
+  nic.stats.rxNoDescriptor += n;
+  countInRegister(nic, R.QPRDC(0), n);
+}
+
+/**
+ * Deliver the frame in the receive staging area to queue 0 (no RSS/VMDq/filters that steer: Section 7.1.2).
+ * Returns false if the frame is held (no descriptor and no DROP_EN: it waits, and the input is not read further).
+ */
+export function deliver(nic: SimNic, length: number, nowNs: number): boolean {
+  nic.heldLength = 0;
+  if (!receiving(nic)) {
+    nic.stats.rxMissed++;
+    countMissed(nic);
+    return true;
+  }
+  if (!accept(nic)) {
+    nic.stats.rxMissed++;
+    nic.stats.rxFiltered++;
+    return true;
+  }
+  if (length < MIN_FRAME_BYTES) {
+    // A runt (< 64 bytes with the FCS; wire frames exclude it): counted in RUC and dropped (Section 8.2.3.23, RUC;
+    // IEEE 802.3 minimum frame size). Real transmitters pad (HLREG0.TXPADEN here; the TAP and pcap inputs too), so
+    // runts only come from inputs that hand over short frames as they are (e.g. QueueInput in tests).
+    nic.stats.rxMissed++;
+    nic.stats.rxUndersize++;
+    countInRegister(nic, R.RUC, 1);
+    countInRegister(nic, R.RLEC, 1);
+    return true;
+  }
+  if (length + FCS_BYTES > STANDARD_MAX_FRAME_WITH_FCS && length + FCS_BYTES > maxFrameBytes(nic)) {
+    // Section 8.2.3.22.8 HLREG0.JUMBOEN / 8.2.3.22.13 MAXFRS: a frame longer than the maximum is dropped, counted in
+    // ROC (Section 8.2.3.23.7: oversize with a good CRC) and RLEC (Section 8.2.3.23.5: a length error is an accepted
+    // frame that is undersized or oversized; INTERPRETATION: counted in both). Never written to memory, never split.
+    nic.stats.rxMissed++;
+    nic.stats.rxOversize++;
+    countInRegister(nic, R.ROC, 1);
+    countInRegister(nic, R.RLEC, 1);
+    return true;
+  }
+  const q = nic.rxQueues[0];
+  // Section 8.2.3.8.8 / 8.2.3.22.8: without CRC stripping the FCS is written to memory after the frame
+  let total = length;
+  const strip = nic.crcStripMac;
+  if (!strip) {
+    appendFcs(nic.stagingBytes, nic.rxStagingOffset, length);
+    total += FCS_BYTES;
+  }
+  const bufferBytes = q.bufferBytes;
+  const needed = total <= bufferBytes ? 1 : Math.ceil(total / bufferBytes);
+  if (q.owned < needed) {
+    if (q.dropEnable) {
+      // Section 8.2.3.8.7 SRRCTL.DROP_EN: dropped when no descriptor is available (QPRDC counts it)
+      nic.stats.rxMissed++;
+      nic.stats.rxNoDescriptor++;
+      countInRegister(nic, R.QPRDC(0), 1);
+      return true;
+    }
+    nic.heldLength = length;
+    return false;
+  }
+  if (!nic.busMasterOk(nowNs, 'RX', q.index)) {
+    nic.stats.rxMissed++;
+    return true;
+  }
+  if (!q.dcaWarned && (nic.regs[(q.base + R.DCA_RXCTRL_OFF) >>> 2] & R.DCA_RXCTRL_BIT12) !== 0) {
+    q.dcaWarned = true;
+    nic.checker.warning(nowNs, 'dca-rxctrl-bit12', `DCA_RXCTRL(${q.index})`, 'bit 12 is still 1 while the queue receives');
+  }
+  const ring = q.ring;
+  const memory = nic.memory;
+  let done = 0;
+  while (done < total) {
+    const i = q.head;
+    const d = i * 4;
+    if (!q.unchanged(i)) nic.reportModified(q, 'RX', i, nowNs);
+    const chunk = total - done < bufferBytes ? total - done : bufferBytes;
+    const phys = ring[d] + ring[d + 1] * 4294967296;
+    const r = phys === 0 ? -1 : memory.translate(phys, chunk);
+    if (r < 0) {
+      nic.stats.dmaErrors++;
+      nic.checker.violation(nowNs, 'buffer-address-invalid', `RX ring ${q.index} descriptor ${i}`, `buffer address ${hex(phys)} (+${chunk} bytes) is not DMA memory; frame data lost`);
+    } else {
+      copyFromStaging(nic, memory.regions[r], memory.offset, nic.rxStagingOffset + done, chunk);
+    }
+    done += chunk;
+    writeBackRx(q, d, chunk, done >= total);
+    q.head = i + 1 === q.size ? 0 : i + 1;
+  }
+  nic.stats.rxPackets++;
+  // Section 8.2.3.23.22: octets from the destination address to the CRC, inclusive
+  nic.stats.rxBytes += length + FCS_BYTES;
+  return true;
+}
+
+/**
+ * Whether (with receive on and every frame accepted) deliver() would put any frame of the input whole into the
+ * buffer of the next free descriptor of queue 0 with nothing to report: CRC stripped, the input's largest frame
+ * fits a buffer, bus mastering on, no pending DCA_RXCTRL warning. Then the input writes the frame straight into that
+ * buffer (directRxView), with no staging copy.
+ */
+export function directRxPossible(nic: SimNic, max: number): boolean {
+  const q = nic.rxQueues[0];
+  if (!nic.crcStripMac || max > q.bufferBytes || max + FCS_BYTES > maxFrameBytes(nic) || (nic.configWords[C.CFG_COMMAND >>> 2] & C.COMMAND_BUS_MASTER_ENABLE) === 0) return false;
+  return q.dcaWarned || (nic.regs[(q.base + R.DCA_RXCTRL_OFF) >>> 2] & R.DCA_RXCTRL_BIT12) === 0;
+}
+
+/**
+ * The buffer of the descriptor at the head of queue 0 (which the NIC owns) as a view the input can write into, or
+ * null if the descriptor was modified or its buffer is not DMA memory (deliver() then reports it).
+ */
+export function directRxView(nic: SimNic, q: RxQueueState, max: number): Uint8Array | null {
+  const i = q.head;
+  if (!q.unchanged(i)) return null;
+  const ring = q.ring;
+  const d = i * 4;
+  // a view cached per descriptor and by buffer address (RingState.bufferView): no allocation per frame
+  return q.bufferView(i, ring[d] + ring[d + 1] * 4294967296, max, nic.memory);
+}
+
+/** The input wrote a frame of `length` bytes into directRxView()'s buffer: complete the descriptor. */
+export function completeDirectRx(nic: SimNic, length: number): void {
+  const q = nic.rxQueues[0];
+  const i = q.head;
+  writeBackRx(q, i * 4, length, true);
+  q.head = i + 1 === q.size ? 0 : i + 1;
+  nic.stats.rxPackets++;
+  nic.stats.rxBytes += length + FCS_BYTES;
+}
+
+export function countMissed(nic: SimNic): void {
+  countInRegister(nic, R.MPC(0), 1);
+}
+
+/** Section 7.1.1.1 L2 filtering: promiscuous bits, broadcast (BAM/MPE), exact unicast match against RAL/RAH. */
+export function accept(nic: SimNic): boolean {
+  const b = nic.stagingBytes;
+  const o = nic.rxStagingOffset;
+  if ((b[o] & 1) !== 0) {
+    const broadcast = (b[o] & b[o + 1] & b[o + 2] & b[o + 3] & b[o + 4] & b[o + 5]) === 0xff;
+    // Multicast hash filtering (MTA) is not modelled: only MPE accepts multicast
+    return broadcast ? nic.acceptBroadcast || nic.promiscuousMulticast : nic.promiscuousMulticast;
+  }
+  if (nic.promiscuousUnicast) return true;
+  const da = (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+  const daHigh = b[o + 4] | (b[o + 5] << 8);
+  const addresses = nic.unicastAddresses;
+  for (let k = 0; k < addresses.length; k++) {
+    if (addresses[k] === da + daHigh * 4294967296) return true;
+  }
+  return false;
+}
+
+export function copyFromStaging(nic: SimNic, region: MemoryRegion, offset: number, from: number, length: number): void {
+  if (region.buffer === nic.stagingBuffer) {
+    region.bytes.copyWithin(offset, from, from + length);
+  } else {
+    const src = nic.stagingBytes;
+    const dst = region.bytes;
+    for (let k = 0; k < length; k++) dst[offset + k] = src[from + k];
+  }
+}
+
+/** Write back receive descriptor (word index d) after `chunk` bytes were written to its buffer. */
+export function writeBackRx(q: RxQueueState, d: number, chunk: number, last: boolean): void {
+  // Plain stores, in order: frame data (already written), then the descriptor, its status word (DD) last. The
+  // release that publishes a burst is the RDH store after it (publishRxHead, an Atomics.store): one per burst
+  // instead of one per frame. ASSUMPTION (ORDERING, as the driver's tail writes, docs/simulator.md "Memory order"):
+  // on x86-64 (TSO) stores become visible in program order and V8 keeps typed-array stores in program order, so a
+  // driver that sees DD (with an acquire load) sees the frame and the length written before it.
+  const ring = q.ring;
+  if (q.advanced) {
+    // Section 7.1.6.2 advanced write-back: packet info, RSS hash (0), extended status with DD/EOP, length
+    ring[d] = 0;
+    ring[d + 1] = 0;
+    ring[d + 3] = chunk;
+    ring[d + 2] = last ? R.RX_ADV_W2_DD | R.RX_ADV_W2_EOP : R.RX_ADV_W2_DD;
+  } else {
+    // Section 7.1.5 legacy write-back: Q0 untouched; length, checksum 0; status DD/EOP, errors 0, VLAN 0
+    ring[d + 2] = chunk;
+    ring[d + 3] = last ? R.RX_LEGACY_W3_DD | R.RX_LEGACY_W3_EOP : R.RX_LEGACY_W3_DD;
+  }
+}
+
+
+/**
+ * The largest frame (bytes, with the FCS) the port receives: MAXFRS.MFS with HLREG0.JUMBOEN, else 1518 (Section
+ * 8.2.3.22.8), and never more than the simulator's staging buffers hold. MAXFRS is read live (a storage register the
+ * NIC does not watch: its value at the time of the frame is what counts).
+ */
+export function maxFrameBytes(nic: SimNic): number {
+  if (!nic.jumbo) return STANDARD_MAX_FRAME_WITH_FCS;
+  const mfs = nic.regs[R.MAXFRS >>> 2] >>> R.MAXFRS_MFS_SHIFT;
+  return mfs < MAX_FRAME_BYTES ? mfs : MAX_FRAME_BYTES;
+}
