@@ -53,7 +53,8 @@ export {
   sum32,
   udpChecksumField,
 } from './nf/lib/checksum';
-export { FlowTable, keyedHash } from './nf/lib/flow-table';
+export { FlowTable, keyedHash, fiveTupleKey, ipv4Key, ipv6Key, macKey, randomSecret, parseSecret } from './nf/lib/flow-table';
+export { SourceQuota, QuotaLink } from './nf/lib/source-quota';
 export { CoarseClock } from './nf/lib/coarse-clock';
 
 // --- The packet library (docs/packets.md): header views per protocol, malformed codes, the one-call classifier,

@@ -8,6 +8,7 @@ import { TinyNfError } from '../env/environment';
 import { DRIVER_MODELS, parseDriverModel } from '../app/driver-ports';
 import { TEST_KINDS, formatReport, runBench } from '../../bench/bench';
 import type { TestKind } from '../../bench/measure';
+import { formatAttacks, runAttacks } from '../../bench/attacks';
 import { SimulatorRow, simulatorRow } from '../../bench/simulator';
 
 /** `--test simulator`: the in-memory NIC's own capacity (bench/simulator.ts), one row. */
@@ -25,8 +26,14 @@ export const command: CommandModule = {
       .option('test', { type: 'string', array: true, describe: `only these tests: ${[...TEST_KINDS, SIMULATOR_TEST].join(' | ')}` })
       .option('duration', { type: 'number', describe: 'seconds measured per row after the warm-up (default 2, --quick 0.2)' })
       .option('ndr', { type: 'boolean', default: false, describe: 'also search the no-drop rate (<= 0.1% loss) of throughput rows (slow)' })
-      .option('save', { type: 'string', describe: 'also write the rows, notes, date and machine to this JSON file' }),
+      .option('save', { type: 'string', describe: 'also write the rows, notes, date and machine to this JSON file' })
+      .option('attacks', { type: 'boolean', default: false, describe: 'only the flow-state attack rows (bench/attacks.ts): cost under attack / ordinary traffic' }),
   handler: async (args) => {
+    if (args.attacks === true) {
+      const rows = runAttacks(args.quick === true, (line) => process.stderr.write(line + '\n'));
+      process.stdout.write(args.json === true ? JSON.stringify(rows) + '\n' : formatAttacks(rows));
+      return;
+    }
     const models = (args.model as string[] | undefined)?.map(parseDriverModel);
     const asked = args.test as string[] | undefined;
     for (const t of asked ?? []) {

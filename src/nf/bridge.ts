@@ -56,19 +56,20 @@ export function createBridge(config: BridgeConfig, ctx: NfContext): NetworkFunct
   if (!Number.isInteger(ports) || ports < 2 || ports > BRIDGE_MAX_PORTS) {
     throw new TinyNfError(`the bridge needs 2 to ${BRIDGE_MAX_PORTS} ports, got ${ports}`);
   }
-  const table = new FlowTable(config.capacity, config.expiryNs);
-  const learnedPort = new Uint8Array(table.slots);
+  const time = new Float64Array(1); // the tables' clock, set once per packet (see FlowTable.time)
+  const table = new FlowTable(config.capacity, config.expiryNs, undefined, null, time);
+  const learnedPort = new Uint8Array(table.capacity);
   // Static entries: a flow table whose entries never expire (looked up before the learned one).
   const statics = config.static;
-  const staticTable = new FlowTable(Math.max(1, statics.length), Number.POSITIVE_INFINITY);
-  const staticPort = new Uint8Array(staticTable.slots);
+  const staticTable = new FlowTable(Math.max(1, statics.length), Number.POSITIVE_INFINITY, undefined, null, time);
+  const staticPort = new Uint8Array(staticTable.capacity);
   for (let i = 0; i < statics.length; i++) {
     const mac = parseMac(statics[i].mac, `static[${i}].mac`);
     const port = statics[i].port;
     if (!Number.isInteger(port) || port < 0 || port >= ports) {
       throw new TinyNfError(`bridge config: static[${i}].port must be a port 0..${ports - 1}, got ${JSON.stringify(port)}`);
     }
-    const slot = staticTable.findOrInsert((mac[0] << 8) | mac[1], macLow(mac), 0, 0, 1);
+    const slot = staticTable.findOrInsert((mac[0] << 8) | mac[1], macLow(mac) | 0, 0, 0);
     staticPort[slot] = port;
   }
   const hasStatic = statics.length > 0;
@@ -111,16 +112,16 @@ export function createBridge(config: BridgeConfig, ctx: NfContext): NetworkFunct
         c.runt++;
         return 0;
       }
-      const now = clock.nowNs();
-      table.tick(now); // amortised sweep of idle entries
+      time[0] = clock.nowNs();
+      table.tick(); // the clock-paced sweep of idle entries
       const srcHigh = data.getUint16(6);
-      const srcLow = data.getUint32(8);
+      const srcLow = data.getInt32(8); // as int32: a uint32 above 2^31 would be a (boxed) double
       if ((srcHigh & 0x0100) !== 0 || (srcHigh === 0 && srcLow === 0)) {
         c.invalid_src++; // group or all-zero source address
         return 0;
       }
       const dstHigh = data.getUint16(0);
-      const dstLow = data.getUint32(2);
+      const dstLow = data.getInt32(2);
       if (dstHigh === 0x0180 && dstLow >>> 4 === 0x0c200000) {
         c.link_local++; // 01:80:C2:00:00:00-0F, IEEE 802.1D-2004 7.12.6: never forwarded
         return 0;
@@ -129,21 +130,20 @@ export function createBridge(config: BridgeConfig, ctx: NfContext): NetworkFunct
       // learn the source
       let isStatic = false;
       if (hasStatic) {
-        const s = staticTable.find(srcHigh, srcLow, 0, 0, now);
+        const s = staticTable.find(srcHigh, srcLow, 0, 0);
         if (s >= 0) {
           isStatic = true;
           if (staticPort[s] !== input) c.static_conflict++;
         }
       }
       if (!isStatic) {
-        const slot = table.findOrInsert(srcHigh, srcLow, 0, 0, now);
+        const slot = table.findOrInsert(srcHigh, srcLow, 0, 0, true);
         if (slot < 0) {
           c.table_full++;
         } else if (table.isNew) {
           learnedPort[slot] = input;
           c.learned++;
         } else {
-          table.touch(slot, now);
           if (learnedPort[slot] !== input) {
             learnedPort[slot] = input;
             c.moved++;
@@ -159,11 +159,11 @@ export function createBridge(config: BridgeConfig, ctx: NfContext): NetworkFunct
       }
       let port = -1;
       if (hasStatic) {
-        const s = staticTable.find(dstHigh, dstLow, 0, 0, now);
+        const s = staticTable.find(dstHigh, dstLow, 0, 0);
         if (s >= 0) port = staticPort[s];
       }
       if (port < 0) {
-        const slot = table.find(dstHigh, dstLow, 0, 0, now);
+        const slot = table.find(dstHigh, dstLow, 0, 0);
         if (slot >= 0) port = learnedPort[slot];
       }
       if (port < 0) {

@@ -20,12 +20,14 @@ import { FlowTable } from './lib/flow-table';
 import { ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_HEADER as ICMP_MIN, ICMP_IDENTIFIER } from './lib/icmp';
 import { IP_PROTO_ICMP } from './lib/ipv4';
 import { TCP_MIN_HEADER as TCP_MIN, UDP_HEADER as UDP_MIN } from './lib/transport';
+import { QuotaLink, SourceQuota } from './lib/source-quota';
 import { ETHERTYPE_IPV4, ETH_HEADER, ETH_TYPE, IP_DST, IP_FLAGS_FRAGMENT, IP_PROTOCOL, IP_PROTO_TCP, IP_PROTO_UDP, IP_SRC, IP_TOTAL_LENGTH, ipv4HeaderLength } from './lib/packet';
 import type { NetworkFunction, NfContext } from './network-function';
 
 export const FIREWALL_CONFIG = schema.object({
   capacity: schema.integer({ min: 1, max: 1 << 24, default: 65_536, describe: 'flows tracked at most' }),
   expiryNs: schema.number({ positive: true, default: 10_000_000_000, describe: 'forget flows idle this long (ns)' }),
+  maxFlowsPerSource: schema.integer({ min: 0, max: 1 << 24, default: 0, describe: 'flows one LAN source address may hold at once (0: no limit)' }),
 });
 
 export type FirewallConfig = Infer<typeof FIREWALL_CONFIG>;
@@ -37,12 +39,15 @@ export const FIREWALL_DEFAULTS: FirewallConfig = FIREWALL_CONFIG.parse({}, '');
 
 export function createFirewall(config: FirewallConfig, ctx: NfContext): NetworkFunction {
   if (ctx.ports !== 2) throw new TinyNfError(`the firewall has two ports (LAN 0, WAN 1), got ${ctx.ports}`);
-  const table = new FlowTable(config.capacity, config.expiryNs);
+  const quota = config.maxFlowsPerSource > 0 ? new QuotaLink(new SourceQuota(config.maxFlowsPerSource, config.capacity), config.capacity) : null;
+  const time = new Float64Array(1); // the table's clock, set once per packet (see FlowTable.time)
+  const table = new FlowTable(config.capacity, config.expiryNs, undefined, quota === null ? null : quota.listener, time);
   const clock = ctx.clock;
   const c = {
     // LAN -> WAN
     passed_out: 0,
     table_full: 0,
+    quota_refused: 0,
     // WAN -> LAN
     passed_in: 0,
     no_flow: 0,
@@ -77,8 +82,8 @@ export function createFirewall(config: FirewallConfig, ctx: NfContext): NetworkF
   };
 
   const lanToWan: PacketHandler = (_packet, data, length, outputs) => {
-    const now = clock.nowNs();
-    table.tick(now); // amortised sweep of idle entries
+    time[0] = clock.nowNs();
+    table.tick(); // the clock-paced sweep of idle entries
     if (!trackable(data, length)) return 0;
     const l4 = ETH_HEADER + (data.getUint8(ETH_HEADER) & 0x0f) * 4;
     const proto = data.getUint8(IP_PROTOCOL);
@@ -95,27 +100,32 @@ export function createFirewall(config: FirewallConfig, ctx: NfContext): NetworkF
     } else {
       word = 0;
     }
-    const slot = table.findOrInsert(data.getUint32(IP_SRC), data.getUint32(IP_DST), word, proto, now);
+    const src = data.getInt32(IP_SRC); // keys as int32: a uint32 above 2^31 would be a (boxed) double
+    const slot = table.findOrInsert(src, data.getInt32(IP_DST), word | 0, proto, true);
     if (slot < 0) {
       c.table_full++;
       return 0;
     }
-    if (!table.isNew) table.touch(slot, now);
+    if (quota !== null && table.isNew && !quota.admit(slot, src, 0, 0, 0)) {
+      table.remove(slot); // over its source's quota: as for a full table, nothing goes out that could not come back
+      c.quota_refused++;
+      return 0;
+    }
     c.passed_out++;
     outputs[0] = 1;
     return length;
   };
 
   const wanToLan: PacketHandler = (_packet, data, length, outputs) => {
-    const now = clock.nowNs();
-    table.tick(now); // amortised sweep of idle entries
+    time[0] = clock.nowNs();
+    table.tick();
     if (!trackable(data, length)) return 0;
     const l4 = ETH_HEADER + (data.getUint8(ETH_HEADER) & 0x0f) * 4;
     const proto = data.getUint8(IP_PROTOCOL);
     let word: number; // the reversed flow's word: this packet's destination port << 16 | source port
     if (proto === IP_PROTO_TCP || proto === IP_PROTO_UDP) {
       const ports = data.getUint32(l4);
-      word = ((ports << 16) | (ports >>> 16)) >>> 0;
+      word = (ports << 16) | (ports >>> 16);
     } else if (proto === IP_PROTO_ICMP) {
       if (data.getUint8(l4) !== ICMP_ECHO_REPLY) {
         c.no_flow++;
@@ -125,12 +135,11 @@ export function createFirewall(config: FirewallConfig, ctx: NfContext): NetworkF
     } else {
       word = 0;
     }
-    const slot = table.find(data.getUint32(IP_DST), data.getUint32(IP_SRC), word, proto, now);
+    const slot = table.find(data.getInt32(IP_DST), data.getInt32(IP_SRC), word | 0, proto, true);
     if (slot < 0) {
       c.no_flow++;
       return 0;
     }
-    table.touch(slot, now);
     c.passed_in++;
     outputs[0] = 1;
     return length;

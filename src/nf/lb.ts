@@ -8,8 +8,9 @@
 // - Backend choice: a connection tracked in the flow table (keyed by the 5-tuple: addresses, protocol, TCP/UDP
 //   ports) keeps its backend, whatever backends were added since (Maglev Section 3.3: connection tracking makes
 //   the table changes harmless to existing connections). A new connection takes the backend of Maglev lookup-table
-//   entry hash(5-tuple) mod M (src/nf/lib/maglev.ts); the hash is keyed with `seed`, the same on every LB sharing
-//   a configuration, so they choose alike. A connection whose backend was removed is re-assigned through the new
+//   entry hash(5-tuple) mod M (src/nf/lib/maglev.ts); the hash is keyed with a random per-process secret by default
+//   (nobody can compute which backend a crafted connection gets), or with `secret` (128 bits) / `seed` (32 bits)
+//   from the configuration: LBs that must choose alike share it. A connection whose backend was removed is re-assigned through the new
 //   table (`rerouted`). When the flow table is full, a new connection is forwarded by the table alone, untracked
 //   (`table_full`; Maglev falls back to consistent hashing the same way).
 //   Fragments, and protocols other than TCP/UDP, are keyed by addresses and protocol only (ports 0), so all
@@ -28,7 +29,7 @@ import type { PacketHandler } from '../ixgbe/handler';
 import { NfDefinition, defineNf } from './config';
 import { Infer, schema } from './schema';
 import { checksumReplace32, ipv4HeaderChecksumValid, udpChecksumField } from './lib/checksum';
-import { FlowTable, keyedHash } from './lib/flow-table';
+import { FlowTable, keyedHash, parseSecret, randomSecret } from './lib/flow-table';
 import { MaglevPermutation, isPrime, permutationOf, populate } from './lib/maglev';
 import { configIpv4, configMac } from './lib/address';
 import { TCP_CHECKSUM, TCP_MIN_HEADER as TCP_MIN, UDP_CHECKSUM, UDP_HEADER as UDP_MIN } from './lib/transport';
@@ -55,8 +56,13 @@ export interface LbConfig {
   maxBackends: number;
   /** The virtual IPv4 address served; unset = every IPv4 packet from port 0 is balanced. Needed for NAT mode. */
   vip?: string;
-  /** Key of the flow -> table entry hash (32-bit); LBs that must agree on backends share it. */
-  seed: number;
+  /**
+   * Key of the flow -> table entry hash, 32 hex digits (128 bits); LBs that must agree on backends share it. Unset
+   * (and no `seed`): a random key per process.
+   */
+  secret?: string;
+  /** A 32-bit key instead of `secret` (weaker: 2^32 keys can be tried offline). */
+  seed?: number;
   backends: LbBackend[];
 }
 
@@ -65,7 +71,6 @@ export const LB_DEFAULTS: LbConfig = {
   capacity: 65_536,
   expiryNs: 10_000_000_000,
   maxBackends: 256,
-  seed: 0,
   backends: [
     { name: 'backend-1', mac: '02:00:00:00:01:01' },
     { name: 'backend-2', mac: '02:00:00:00:01:02' },
@@ -110,15 +115,27 @@ export function seedSecret(seed: number): Uint32Array {
   return out;
 }
 
+/** The key of the backend-choice hash: `secret`, else `seed`, else random (per process, never shared). */
+export function lbSecret(config: Pick<LbConfig, 'secret' | 'seed'>): Uint32Array {
+  if (config.secret !== undefined) {
+    const s = parseSecret(config.secret);
+    if (s === null) throw new TinyNfError(`lb config: 'secret' must be 32 hex digits (128 bits), got ${JSON.stringify(config.secret)}`);
+    return s;
+  }
+  if (config.seed !== undefined) return seedSecret(config.seed);
+  return randomSecret();
+}
+
 export function createLb(config: LbConfig, ctx: NfContext): LoadBalancer {
   if (ctx.ports !== 2) throw new TinyNfError(`the lb has two ports (clients 0, backends 1), got ${ctx.ports}`);
   const m = config.tableSize;
   const maxBackends = Math.min(config.maxBackends, m);
   const vip = config.vip === undefined ? -1 : parseIpv4(config.vip, 'vip');
-  const selectSecret = seedSecret(config.seed);
-  const conns = new FlowTable(config.capacity, config.expiryNs);
-  const connBackend = new Uint16Array(conns.slots);
-  const connGeneration = new Uint32Array(conns.slots);
+  const selectSecret = lbSecret(config);
+  const time = new Float64Array(1); // the tables' clock, set once per packet (see FlowTable.time)
+  const conns = new FlowTable(config.capacity, config.expiryNs, undefined, null, time);
+  const connBackend = new Uint16Array(conns.capacity);
+  const connGeneration = new Uint32Array(conns.capacity);
 
   // Backend slots 0..maxBackends-1 (a removed backend's slot is reused by a later addition; its generation changes
   // so connections tracked to the old one are re-assigned).
@@ -130,8 +147,8 @@ export function createLb(config: LbConfig, ctx: NfContext): LoadBalancer {
   const info: (LbBackend | null)[] = new Array(maxBackends).fill(null);
   const slotByName = new Map<string, number>();
   // NAT-mode backend addresses, for the reply path: IPv4 -> slot
-  const natIps = new FlowTable(maxBackends, Number.POSITIVE_INFINITY);
-  const natIpSlot = new Uint16Array(natIps.slots);
+  const natIps = new FlowTable(maxBackends, Number.POSITIVE_INFINITY, undefined, null, time);
+  const natIpSlot = new Uint16Array(natIps.capacity);
   let natBackends = 0;
 
   let table = new Int32Array(m).fill(-1);
@@ -187,8 +204,8 @@ export function createLb(config: LbConfig, ctx: NfContext): LoadBalancer {
     if (slot < 0) throw new TinyNfError(`lb: at most ${maxBackends} backends (maxBackends, and no more than tableSize)`);
     const ip = b.ip === undefined ? 0 : parseIpv4(b.ip, `${where}.ip`);
     if (ip !== 0) {
-      if (natIps.find(ip, 0, 0, 0, 1) >= 0) throw new TinyNfError(`lb: backend '${b.name}' has the ip ${b.ip} of another backend`);
-      natIpSlot[natIps.findOrInsert(ip, 0, 0, 0, 1)] = slot;
+      if (natIps.find(ip | 0, 0, 0, 0) >= 0) throw new TinyNfError(`lb: backend '${b.name}' has the ip ${b.ip} of another backend`);
+      natIpSlot[natIps.findOrInsert(ip | 0, 0, 0, 0)] = slot;
       natBackends++;
     }
     macs.set(parseMac(b.mac, `${where}.mac`), slot * 6);
@@ -208,7 +225,7 @@ export function createLb(config: LbConfig, ctx: NfContext): LoadBalancer {
     generation[slot]++;
     info[slot] = null;
     if (backendIp[slot] !== 0) {
-      natIps.remove(natIps.find(backendIp[slot], 0, 0, 0, 1));
+      natIps.remove(natIps.find(backendIp[slot] | 0, 0, 0, 0));
       natBackends--;
       backendIp[slot] = 0;
     }
@@ -228,15 +245,15 @@ export function createLb(config: LbConfig, ctx: NfContext): LoadBalancer {
     packet[4] = macs[at + 4];
     packet[5] = macs[at + 5];
     const ip = backendIp[b];
-    if (ip !== 0) rewriteAddress(data, IP_DST, ip, l4Checksum);
+    if (ip !== 0) rewriteAddress(data, IP_DST, ip | 0, l4Checksum); // int32: never a boxed double
     packets[b]++;
     outputs[0] = 1;
     return length;
   };
 
   const fromClients: PacketHandler = (packet, data, length, outputs) => {
-    const now = clock.nowNs();
-    conns.tick(now); // amortised sweep of idle entries
+    time[0] = clock.nowNs();
+    conns.tick(); // the clock-paced sweep of idle entries
     if (length < ETH_HEADER || data.getUint16(ETH_TYPE) !== ETHERTYPE_IPV4) {
       c.non_ipv4++;
       return 0;
@@ -276,9 +293,9 @@ export function createLb(config: LbConfig, ctx: NfContext): LoadBalancer {
       }
     }
     let b: number;
-    const slot = conns.findOrInsert(src, dst, ports, proto, now);
+    // keys as int32 (`| 0`): a uint32 above 2^31 passed to a function V8 does not inline would be a boxed double
+    const slot = conns.findOrInsert(src | 0, dst | 0, ports | 0, proto, true);
     if (slot >= 0 && !conns.isNew) {
-      conns.touch(slot, now);
       b = connBackend[slot];
       if (alive[b] !== 0 && generation[b] === connGeneration[slot]) {
         c.tracked++;
@@ -286,7 +303,7 @@ export function createLb(config: LbConfig, ctx: NfContext): LoadBalancer {
       }
       c.rerouted++; // its backend was removed
     }
-    b = table[keyedHash(src, dst, ports, proto, selectSecret) % m];
+    b = table[(keyedHash(src | 0, dst | 0, ports | 0, proto, selectSecret) >>> 0) % m];
     if (b < 0) {
       if (slot >= 0) conns.remove(slot);
       c.no_backend++;
@@ -310,7 +327,7 @@ export function createLb(config: LbConfig, ctx: NfContext): LoadBalancer {
     }
     const ihl = ipv4HeaderLength(data, length);
     // only well-formed IPv4 with a correct header checksum is rewritten; anything else passes as it came
-    if (ihl === 0 || !ipv4HeaderChecksumValid(data, ETH_HEADER, ihl) || natIps.find(data.getUint32(IP_SRC), 0, 0, 0, 1) < 0) {
+    if (ihl === 0 || !ipv4HeaderChecksumValid(data, ETH_HEADER, ihl) || natIps.find(data.getInt32(IP_SRC), 0, 0, 0) < 0) {
       c.replies++;
       return length;
     }
@@ -324,7 +341,7 @@ export function createLb(config: LbConfig, ctx: NfContext): LoadBalancer {
         if (proto === IP_PROTO_UDP && data.getUint16(l4Checksum) === 0) l4Checksum = -1;
       }
     }
-    rewriteAddress(data, IP_SRC, vip, l4Checksum);
+    rewriteAddress(data, IP_SRC, vip | 0, l4Checksum);
     c.replies_translated++;
     return length;
   };
@@ -356,9 +373,9 @@ export function createLb(config: LbConfig, ctx: NfContext): LoadBalancer {
 function rewriteAddress(data: DataView, field: number, address: number, l4Checksum: number): void {
   const old = data.getUint32(field);
   data.setUint32(field, address);
-  data.setUint16(IP_CHECKSUM, checksumReplace32(data.getUint16(IP_CHECKSUM), old, address));
+  data.setUint16(IP_CHECKSUM, checksumReplace32(data.getUint16(IP_CHECKSUM), old | 0, address | 0));
   if (l4Checksum >= 0) {
-    const updated = checksumReplace32(data.getUint16(l4Checksum), old, address);
+    const updated = checksumReplace32(data.getUint16(l4Checksum), old | 0, address | 0);
     data.setUint16(l4Checksum, data.getUint8(IP_PROTOCOL) === IP_PROTO_UDP ? udpChecksumField(updated) : updated);
   }
 }
@@ -405,7 +422,7 @@ function wholeNumber(value: unknown, field: string, min: number, max: number): n
   return value;
 }
 
-const CONFIG_FIELDS = ['tableSize', 'capacity', 'expiryNs', 'maxBackends', 'vip', 'seed', 'backends'];
+const CONFIG_FIELDS = ['tableSize', 'capacity', 'expiryNs', 'maxBackends', 'vip', 'secret', 'seed', 'backends'];
 
 export function parseLbConfig(raw: unknown): LbConfig {
   if (raw === undefined || raw === null) raw = {};
@@ -422,7 +439,12 @@ export function parseLbConfig(raw: unknown): LbConfig {
     throw new TinyNfError(`lb config: 'expiryNs' must be a positive number, got ${JSON.stringify(expiryNs)}`);
   }
   const maxBackends = wholeNumber(merged.maxBackends, 'maxBackends', 1, 65_535);
-  const seed = wholeNumber(merged.seed, 'seed', 0, 0xffffffff);
+  const seed = merged.seed === undefined ? undefined : wholeNumber(merged.seed, 'seed', 0, 0xffffffff);
+  const secret = merged.secret;
+  if (secret !== undefined && (typeof secret !== 'string' || parseSecret(secret) === null)) {
+    throw new TinyNfError(`lb config: 'secret' must be a string of 32 hex digits (128 bits), got ${JSON.stringify(secret)}`);
+  }
+  if (secret !== undefined && seed !== undefined) throw new TinyNfError(`lb config: give 'secret' or 'seed', not both`);
   let vip: string | undefined;
   if (merged.vip !== undefined) {
     parseIpv4(merged.vip, 'vip');
@@ -446,8 +468,10 @@ export function parseLbConfig(raw: unknown): LbConfig {
     }
     return b;
   });
-  const config: LbConfig = { tableSize, capacity, expiryNs, maxBackends, seed, backends };
+  const config: LbConfig = { tableSize, capacity, expiryNs, maxBackends, backends };
   if (vip !== undefined) config.vip = vip;
+  if (secret !== undefined) config.secret = secret as string;
+  if (seed !== undefined) config.seed = seed;
   return config;
 }
 
@@ -458,7 +482,8 @@ const LB_CONFIG = schema.object({
   maxBackends: schema.integer({ min: 1, max: 65_535, default: LB_DEFAULTS.maxBackends, describe: 'backends at most (run-time additions included)' }),
   // kept in text form (LbConfig.vip); validated by parseLbConfig
   vip: schema.optional(schema.string({ describe: 'virtual IPv4 address served (others dropped); needed for NAT-mode backends' })),
-  seed: schema.integer({ min: 0, max: 0xffffffff, default: LB_DEFAULTS.seed, describe: 'key of the flow hash (LBs that must agree share it)' }),
+  secret: schema.optional(schema.string({ describe: 'key of the flow hash, 32 hex digits (LBs that must agree share it; default: random per process)' })),
+  seed: schema.optional(schema.integer({ min: 0, max: 0xffffffff, describe: 'a 32-bit key of the flow hash instead of --secret (weaker)' })),
   backends: schema.custom('list of { name, mac [, ip] }', (raw) => raw, { default: LB_DEFAULTS.backends, describe: 'the backends (NAT mode when they have an ip)' }),
 });
 

@@ -23,10 +23,11 @@ import type { PacketHandler } from '../ixgbe/handler';
 import { defineNf } from './config';
 import { Infer, ipv4Text, schema } from './schema';
 import { checksumReplace16, checksumReplaceAddressPort, checksumReplace32, ipv4HeaderChecksumValid, udpChecksumField } from './lib/checksum';
-import { FlowTable } from './lib/flow-table';
 import { ICMP_CHECKSUM, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_HEADER as ICMP_ECHO_MIN, ICMP_IDENTIFIER } from './lib/icmp';
 import { IP_PROTO_ICMP } from './lib/ipv4';
 import { TCP_CHECKSUM, TCP_MIN_HEADER as TCP_MIN, UDP_CHECKSUM, UDP_HEADER as UDP_MIN } from './lib/transport';
+import { FlowTable, keyedHash, randomSecret } from './lib/flow-table';
+import { QuotaLink, SourceQuota } from './lib/source-quota';
 import { ETHERTYPE_IPV4, ETH_HEADER, ETH_TYPE, IP_CHECKSUM, IP_DST, IP_FLAGS_FRAGMENT, IP_PROTOCOL, IP_PROTO_TCP, IP_PROTO_UDP, IP_SRC, IP_TOTAL_LENGTH, ipv4HeaderLength } from './lib/packet';
 import type { NetworkFunction, NfContext } from './network-function';
 
@@ -36,6 +37,7 @@ export const NAT_CONFIG = schema.object({
   endPort: schema.port({ min: 1, default: 65535, describe: 'last external port allocated' }),
   capacity: schema.integer({ min: 1, max: 1 << 24, default: 65_536, describe: 'mappings at most' }),
   expiryNs: schema.number({ positive: true, default: 10_000_000_000, describe: 'forget mappings idle this long (ns)' }), // 10 s as our other NFs
+  maxPortsPerHost: schema.integer({ min: 0, max: 65535, default: 0, describe: 'external ports one LAN host may hold at once (0: no limit)' }),
 });
 
 export type NatConfig = Infer<typeof NAT_CONFIG>;
@@ -48,6 +50,8 @@ export const NAT_DEFAULTS: NatConfig = NAT_CONFIG.parse({}, '');
 
 /** Candidate external ports looked at per new mapping: bounds the cost of a packet when ports are scarce. */
 export const PORT_PROBES = 64;
+/** RFC 6056 Algorithm 4's table of counters (a power of two). */
+const PORT_COUNTERS = 4096;
 
 export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
   if (ctx.ports !== 2) throw new TinyNfError(`the nat has two ports (LAN 0, WAN 1), got ${ctx.ports}`);
@@ -55,8 +59,23 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
   const startPort = config.startPort;
   const portCount = config.endPort - config.startPort + 1;
   const expiryNs = config.expiryNs;
-  const table = new FlowTable(config.capacity, expiryNs);
-  const slots = table.slots;
+  const quota = config.maxPortsPerHost > 0 ? new QuotaLink(new SourceQuota(config.maxPortsPerHost, config.capacity), config.capacity) : null;
+  // The clock, set once per packet; the table reads it too (FlowTable.time). Functions below read it rather than
+  // take the time as an argument: a double passed to a function V8 does not inline is boxed (an allocation).
+  const time = new Float64Array(1);
+  // A mapping leaving the table (expiry, sweep) frees its port at once, and its source's quota.
+  const quotaListener = quota === null ? null : quota.listener;
+  const onRemove = (id: number): void => {
+    const index = slotPort[id];
+    if (index >= 0 && portOwner[index] === id) {
+      portOwner[index] = -1;
+      portsInUse--;
+    }
+    slotPort[id] = -1;
+    if (quotaListener !== null) quotaListener(id);
+  };
+  const table = new FlowTable(config.capacity, expiryNs, undefined, onRemove, time);
+  const slots = table.capacity;
   // Per table slot: the mapping (the LAN 5-tuple is also the table key) and its external port index.
   const internalIp = new Uint32Array(slots);
   const internalPort = new Uint16Array(slots);
@@ -70,9 +89,15 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
    * (now - lastUse > expiryNs), so a mapping this says is expired is expired (or already gone) in the table too.
    */
   const lastUse = new Float64Array(slots);
-  /** Per external port index: the slot that last took it, -1 = never. Free if that slot's mapping is dead or moved. */
+  /** Per external port index: the mapping (table id) holding it, -1 = free. */
   const portOwner = new Int32Array(portCount).fill(-1);
-  let portCursor = 0;
+  /** Ports with an owner (dead owners not yet swept included): all taken = refuse at once, no search. */
+  let portsInUse = 0;
+  // RFC 6056 Algorithm 4 ("double-hash port selection"): offset = F(tuple, key1), counters[G(tuple, key2)]++;
+  // keys drawn per NAT, so a port says nothing about the next one given to another destination.
+  const portKey1 = randomSecret();
+  const portKey2 = randomSecret();
+  const portCounters = new Int32Array(PORT_COUNTERS);
   const clock = ctx.clock;
 
   const c = {
@@ -80,6 +105,7 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
     translated_out: 0,
     table_full: 0,
     port_exhausted: 0,
+    quota_refused: 0,
     // WAN -> LAN
     translated_in: 0,
     wrong_destination: 0,
@@ -92,24 +118,29 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
     unsupported: 0,
   };
 
-  /** Whether external port index `index` is free at `now`: never taken, or its mapping expired or was replaced. */
-  const portFree = (index: number, now: number): boolean => {
-    const owner = portOwner[index];
-    return owner < 0 || slotPort[owner] !== index || now - lastUse[owner] > expiryNs;
-  };
-
-  /** A free external port index (looking at most PORT_PROBES candidates from a round-robin cursor), or -1. */
-  const allocatePort = (now: number): number => {
-    let index = portCursor;
+  /**
+   * Take a free external port index for mapping `id` (LAN source, remote address and port, protocol), or -1: RFC 6056
+   * Algorithm 4 (section 3.3.4), looking at most PORT_PROBES candidates. A port whose mapping is dead but not yet
+   * swept is free (it is taken over).
+   */
+  const allocatePort = (id: number, src: number, dst: number, dstPort: number, proto: number): number => {
+    const offset = keyedHash(src, dst, dstPort, proto, portKey1) >>> 0;
+    const g = keyedHash(src, dst, dstPort, proto, portKey2) & (PORT_COUNTERS - 1);
     for (let i = 0; i < PORT_PROBES && i < portCount; i++) {
-      const candidate = index;
-      index = index + 1 === portCount ? 0 : index + 1;
-      if (portFree(candidate, now)) {
-        portCursor = index;
-        return candidate;
+      const candidate = ((offset + portCounters[g]) >>> 0) % portCount;
+      portCounters[g] = (portCounters[g] + 1) | 0;
+      const owner = portOwner[candidate];
+      if (owner < 0) {
+        portsInUse++;
+      } else if (time[0] - lastUse[owner] > expiryNs) {
+        slotPort[owner] = -1; // taken over from a dead mapping (the sweep will remove it)
+      } else {
+        continue;
       }
+      portOwner[candidate] = id;
+      slotPort[id] = candidate;
+      return candidate;
     }
-    portCursor = index;
     return -1;
   };
 
@@ -151,7 +182,8 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
 
   const lanToWan: PacketHandler = (_packet, data, length, outputs) => {
     const now = clock.nowNs();
-    table.tick(now); // amortised sweep of idle entries
+    time[0] = now;
+    table.tick(); // the clock-paced sweep of idle entries
     const l4 = l4Offset(data, length);
     if (l4 === 0) return 0;
     const proto = data.getUint8(IP_PROTOCOL);
@@ -168,22 +200,39 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
     }
     const src = data.getUint32(IP_SRC);
     const dst = data.getUint32(IP_DST);
-    const slot = table.findOrInsert(src, dst, ports, proto, now);
-    if (slot < 0) {
-      c.table_full++;
-      return 0;
+    // keys as int32 (`| 0`): a uint32 above 2^31 passed to a function V8 does not inline would be a boxed double
+    let slot: number;
+    let isNew: boolean;
+    if (portsInUse >= portCount) {
+      // every port taken: only existing mappings pass, and a refused packet costs a lookup, nothing more (ports of
+      // dead mappings come back as the table's sweep removes them)
+      slot = table.find(src | 0, dst | 0, ports | 0, proto, true);
+      if (slot < 0) {
+        c.port_exhausted++;
+        return 0;
+      }
+      isNew = false;
+    } else {
+      slot = table.findOrInsert(src | 0, dst | 0, ports | 0, proto, true);
+      if (slot < 0) {
+        c.table_full++;
+        return 0;
+      }
+      isNew = table.isNew;
     }
     let index: number;
-    if (table.isNew) {
-      slotPort[slot] = -1; // whatever mapping had this slot before is dead: its port is free again
-      index = allocatePort(now);
+    if (isNew) {
+      if (quota !== null && !quota.admit(slot, src | 0, 0, 0, 0)) {
+        table.remove(slot);
+        c.quota_refused++;
+        return 0;
+      }
+      index = allocatePort(slot, src | 0, dst | 0, ports & 0xffff, proto);
       if (index < 0) {
         table.remove(slot);
         c.port_exhausted++;
         return 0;
       }
-      portOwner[index] = slot;
-      slotPort[slot] = index;
       internalIp[slot] = src;
       internalPort[slot] = ports >>> 16;
       remoteIp[slot] = dst;
@@ -191,21 +240,22 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
       protocol[slot] = proto;
     } else {
       index = slotPort[slot];
-      table.touch(slot, now);
     }
-    lastUse[slot] = now > 0 ? now : 1; // as the table stores it
+    lastUse[slot] = now; // as the table stores it
     const oldPort = ports >>> 16;
     const newPort = startPort + index;
-    data.setUint16(IP_CHECKSUM, checksumReplace32(data.getUint16(IP_CHECKSUM), src, externalIp));
+    // addresses passed as int32 (`| 0`; the checksum arithmetic takes either): a uint32 above 2^31 would be a
+    // double, boxed when passed to a function V8 does not inline
+    data.setUint16(IP_CHECKSUM, checksumReplace32(data.getUint16(IP_CHECKSUM), src | 0, externalIp | 0));
     data.setUint32(IP_SRC, externalIp);
     if (proto === IP_PROTO_TCP) {
       const at = l4 + TCP_CHECKSUM;
-      data.setUint16(at, checksumReplaceAddressPort(data.getUint16(at), src, oldPort, externalIp, newPort));
+      data.setUint16(at, checksumReplaceAddressPort(data.getUint16(at), src | 0, oldPort, externalIp | 0, newPort));
       data.setUint16(l4, newPort);
     } else if (proto === IP_PROTO_UDP) {
       const at = l4 + UDP_CHECKSUM;
       const checksum = data.getUint16(at);
-      if (checksum !== 0) data.setUint16(at, udpChecksumField(checksumReplaceAddressPort(checksum, src, oldPort, externalIp, newPort)));
+      if (checksum !== 0) data.setUint16(at, udpChecksumField(checksumReplaceAddressPort(checksum, src | 0, oldPort, externalIp | 0, newPort)));
       data.setUint16(l4, newPort);
     } else {
       const at = l4 + ICMP_CHECKSUM; // ICMP has no pseudo-header: only the identifier changes its sum
@@ -219,7 +269,8 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
 
   const wanToLan: PacketHandler = (_packet, data, length, outputs) => {
     const now = clock.nowNs();
-    table.tick(now); // amortised sweep of idle entries
+    time[0] = now;
+    table.tick();
     const l4 = l4Offset(data, length);
     if (l4 === 0) return 0;
     const dst = data.getUint32(IP_DST);
@@ -252,20 +303,20 @@ export function createNat(config: NatConfig, ctx: NfContext): NetworkFunction {
       c.no_mapping++;
       return 0;
     }
-    table.touch(slot, now);
-    lastUse[slot] = now > 0 ? now : 1;
+    table.touch(slot);
+    lastUse[slot] = now;
     const toIp = internalIp[slot];
     const toPort = internalPort[slot];
-    data.setUint16(IP_CHECKSUM, checksumReplace32(data.getUint16(IP_CHECKSUM), externalIp, toIp));
+    data.setUint16(IP_CHECKSUM, checksumReplace32(data.getUint16(IP_CHECKSUM), externalIp | 0, toIp | 0));
     data.setUint32(IP_DST, toIp);
     if (proto === IP_PROTO_TCP) {
       const at = l4 + TCP_CHECKSUM;
-      data.setUint16(at, checksumReplaceAddressPort(data.getUint16(at), externalIp, port, toIp, toPort));
+      data.setUint16(at, checksumReplaceAddressPort(data.getUint16(at), externalIp | 0, port, toIp | 0, toPort));
       data.setUint16(l4 + 2, toPort);
     } else if (proto === IP_PROTO_UDP) {
       const at = l4 + UDP_CHECKSUM;
       const checksum = data.getUint16(at);
-      if (checksum !== 0) data.setUint16(at, udpChecksumField(checksumReplaceAddressPort(checksum, externalIp, port, toIp, toPort)));
+      if (checksum !== 0) data.setUint16(at, udpChecksumField(checksumReplaceAddressPort(checksum, externalIp | 0, port, toIp | 0, toPort)));
       data.setUint16(l4 + 2, toPort);
     } else {
       const at = l4 + ICMP_CHECKSUM;

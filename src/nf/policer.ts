@@ -7,7 +7,8 @@
 import { TinyNfError } from '../env/environment';
 import type { PacketHandler } from '../ixgbe/handler';
 import { FlowTable } from './lib/flow-table';
-import { ETHERTYPE_IPV4, ETH_HEADER, ETH_TYPE, IP_DST, ipv4HeaderLength } from './lib/packet';
+import { ETHERTYPE_IPV4, ETH_HEADER, ETH_TYPE, IP_DST, IP_SRC, ipv4HeaderLength } from './lib/packet';
+import { QuotaLink, SourceQuota } from './lib/source-quota';
 import type { NetworkFunction, NfContext } from './network-function';
 import { defineNf } from './config';
 import { Infer, schema } from './schema';
@@ -18,6 +19,7 @@ export const POLICER_CONFIG = schema.object({
   // the flow table's limit (src/nf/lib/flow-table.ts): 2^24 slots
   capacity: schema.integer({ min: 1, max: 1 << 24, default: 65_536, describe: 'destinations tracked at most' }),
   expiryNs: schema.number({ positive: true, default: 10_000_000_000, describe: 'forget destinations idle this long (ns)' }),
+  maxFlowsPerSource: schema.integer({ min: 0, max: 1 << 24, default: 0, describe: 'new destinations one WAN source address may have tracked at once (0: no limit)' }),
 });
 
 export type PolicerConfig = Infer<typeof POLICER_CONFIG>;
@@ -26,12 +28,15 @@ export const POLICER_DEFAULTS: PolicerConfig = POLICER_CONFIG.parse({}, '');
 
 export function createPolicer(config: PolicerConfig, ctx: NfContext): NetworkFunction {
   if (ctx.ports !== 2) throw new TinyNfError(`the policer has two ports (LAN 0, WAN 1), got ${ctx.ports}`);
-  const table = new FlowTable(config.capacity, config.expiryNs);
-  const tokens = new Float64Array(table.slots);
-  const refilled = new Float64Array(table.slots);
+  const perSource = config.maxFlowsPerSource;
+  const quota = perSource > 0 ? new QuotaLink(new SourceQuota(perSource, config.capacity), config.capacity) : null;
+  const time = new Float64Array(1); // the table's clock, set once per packet (see FlowTable.time)
+  const table = new FlowTable(config.capacity, config.expiryNs, undefined, quota === null ? null : quota.listener, time);
+  const tokens = new Float64Array(table.capacity);
+  const refilled = new Float64Array(table.capacity);
   const clock = ctx.clock; // cheap to read per packet: see CoarseClock
   const ratePerNs = config.rate / 1e9;
-  const c = { passed: 0, policed: 0, non_ipv4: 0, malformed: 0, new_flow_too_large: 0, table_full: 0 };
+  const c = { passed: 0, policed: 0, non_ipv4: 0, malformed: 0, new_flow_too_large: 0, table_full: 0, quota_refused: 0 };
 
   const lanToWan: PacketHandler = (_packet, _data, length, outputs) => {
     outputs[0] = 1;
@@ -40,7 +45,8 @@ export function createPolicer(config: PolicerConfig, ctx: NfContext): NetworkFun
 
   const wanToLan: PacketHandler = (_packet, data, length, outputs) => {
     const now = clock.nowNs();
-    table.tick(now); // amortised sweep of idle entries
+    time[0] = now;
+    table.tick(); // the clock-paced sweep of idle entries
     if (length < ETH_HEADER || data.getUint16(ETH_TYPE) !== ETHERTYPE_IPV4) {
       c.non_ipv4++;
       return 0;
@@ -49,13 +55,19 @@ export function createPolicer(config: PolicerConfig, ctx: NfContext): NetworkFun
       c.malformed++;
       return 0;
     }
-    const dst = data.getUint32(IP_DST);
-    const slot = table.findOrInsert(dst, 0, 0, 0, now);
+    const dst = data.getInt32(IP_DST); // as int32: a uint32 above 2^31 would be a (boxed) double
+    // refresh on a hit: policed packets keep the destination tracked too, or expiry would refill its bucket
+    const slot = table.findOrInsert(dst, 0, 0, 0, true);
     if (slot < 0) {
       c.table_full++;
       return 0;
     }
     if (table.isNew) {
+      if (quota !== null && !quota.admit(slot, data.getInt32(IP_SRC), 0, 0, 0)) {
+        table.remove(slot);
+        c.quota_refused++;
+        return 0;
+      }
       if (length > config.burst) {
         table.remove(slot);
         c.new_flow_too_large++;
@@ -66,7 +78,6 @@ export function createPolicer(config: PolicerConfig, ctx: NfContext): NetworkFun
     } else {
       const t = tokens[slot] + (now - refilled[slot]) * ratePerNs;
       refilled[slot] = now;
-      table.touch(slot, now); // policed packets keep the destination tracked too, or expiry would refill its bucket
       if (length > (t < config.burst ? t : config.burst)) {
         tokens[slot] = t < config.burst ? t : config.burst;
         c.policed++;

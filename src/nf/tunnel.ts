@@ -370,10 +370,10 @@ class IdSet {
   private readonly table: FlowTable;
   constructor(ids: readonly number[]) {
     this.table = new FlowTable(Math.max(1, ids.length), Number.POSITIVE_INFINITY);
-    for (const id of ids) this.table.findOrInsert(id >>> 0, 0, 0, 0, 1);
+    for (const id of ids) this.table.findOrInsert(id | 0, 0, 0, 0);
   }
   has(id: number): boolean {
-    return this.table.find(id >>> 0, 0, 0, 0, 1) >= 0;
+    return this.table.find(id | 0, 0, 0, 0) >= 0;
   }
 }
 

@@ -213,13 +213,50 @@ describe('firewall under adversarial traffic', () => {
   });
 });
 
+describe('firewall under exhaustion, with and without per-source quotas', () => {
+  const ip = (s: number) => [s >>> 24, (s >>> 16) & 0xff, (s >>> 8) & 0xff, s & 0xff].join('.');
+  it('one LAN host filling the table: established flows keep passing, new ones are refused (counted), and recover after expiry', () => {
+    const { tb, nf } = setUp('restricted', { capacity: 64, expiryNs: 1_000_000_000 });
+    tb.send(LAN, tcpFrame({ src: '10.0.0.9', dst: SERVER, sport: 1000, dport: 443 })); // a victim's flow
+    for (let p = 0; p < 100; p++) tb.send(LAN, udpFrame({ src: HOST, dst: SERVER, sport: 2000 + p, dport: 53 }));
+    tb.run();
+    expect(nf.counters()).toMatchObject({ passed_out: 64, table_full: 37, flows: 64 });
+    tb.received(WAN);
+    tb.send(LAN, tcpFrame({ src: '10.0.0.9', dst: SERVER, sport: 1000, dport: 443 })); // established: passes
+    tb.send(LAN, tcpFrame({ src: '10.0.0.10', dst: SERVER, sport: 1000, dport: 443 })); // new: refused
+    tb.send(WAN, tcpFrame({ src: SERVER, dst: '10.0.0.9', sport: 443, dport: 1000 })); // its reply: passes
+    tb.run();
+    expect(tb.received(WAN).length).toBe(1);
+    expect(tb.received(LAN).length).toBe(1);
+    expect(nf.counters().table_full).toBe(38);
+    tb.advanceTimeNs(1_500_000_000); // the attacker's flows die; the sweep frees them as time passes
+    for (let i = 0; i < 10; i++) tb.send(LAN, tcpFrame({ src: `10.0.1.${i}`, dst: SERVER, sport: 1000, dport: 443 }));
+    tb.run();
+    expect(tb.received(WAN).length).toBe(10);
+    expect(tb.violations).toEqual([]);
+  });
+
+  it('with maxFlowsPerSource, the flooding host is capped (quota_refused) and other hosts still open flows', () => {
+    const { tb, nf } = setUp('restricted', { capacity: 64, maxFlowsPerSource: 8 });
+    for (let p = 0; p < 100; p++) tb.send(LAN, udpFrame({ src: HOST, dst: SERVER, sport: 2000 + p, dport: 53 }));
+    tb.run();
+    expect(nf.counters()).toMatchObject({ passed_out: 8, quota_refused: 92, table_full: 0, flows: 8 });
+    tb.received(WAN);
+    for (let h = 0; h < 20; h++) tb.send(LAN, tcpFrame({ src: ip(0x0a000100 + h), dst: SERVER, sport: 1000, dport: 443 }));
+    tb.run();
+    expect(tb.received(WAN).length).toBe(20);
+    expect(nf.counters()).toMatchObject({ passed_out: 28, quota_refused: 92, flows: 28 });
+    expect(tb.violations).toEqual([]);
+  });
+});
+
 describe('firewall configuration', () => {
   const def = nfDefinition('firewall');
   it('has defaults, flags and a capacity for benchmarks', () => {
     const c = def.parseConfig(undefined);
-    expect(c).toEqual({ capacity: 65536, expiryNs: 10_000_000_000 });
+    expect(c).toEqual({ capacity: 65536, expiryNs: 10_000_000_000, maxFlowsPerSource: 0 });
     expect(def.capacity!(c)).toBe(65536);
-    expect(Object.keys(def.flags).sort()).toEqual(['capacity', 'expiry-ns']);
+    expect(Object.keys(def.flags).sort()).toEqual(['capacity', 'expiry-ns', 'max-flows-per-source']);
   });
 
   it('rejects bad values with one clear error each', () => {
@@ -227,6 +264,7 @@ describe('firewall configuration', () => {
       expect(() => def.parseConfig(config)).toThrow(TinyNfError);
       expect(() => def.parseConfig(config)).toThrow(message);
     };
+    bad({ maxFlowsPerSource: -1 }, /maxFlowsPerSource: must be an integer/);
     bad({ capacity: 0 }, /capacity: must be an integer 1\.\.16777216 \(got 0\)/);
     bad({ capacity: 1 << 25 }, /capacity: must be an integer/);
     bad({ expiryNs: 0 }, /expiryNs: must be a positive number/);

@@ -8,6 +8,7 @@ import { isPrime, nameHash1, nameHash2 } from '../../src/nf/lib/maglev';
 import { Testbed } from '../../src/app/testbed';
 import { arpFrame, checksumOf, etherFrame, fixIpv4Checksum, ipv4, l4ChecksumOf, macText, tcpFrame, udpChecksummedFrame, udpFrame } from './frames';
 
+const TEST_SECRET = '000102030405060708090a0b0c0d0e0f';
 const CLIENTS = 0;
 const BACKENDS = 1;
 
@@ -20,7 +21,8 @@ function backends(n: number, from = 1): { name: string; mac: string }[] {
 function setUp(model: 'restricted' | 'flexible', config: unknown): { tb: Testbed; lb: LoadBalancer } {
   const tb = Testbed.create({ ports: 2, model });
   const def = nfDefinition('lb');
-  const lb = def.create(def.parseConfig(config), { clock: tb.env, ports: 2 }) as LoadBalancer;
+  // a fixed shared secret, so the balance checks below are deterministic (the default key is random per process)
+  const lb = def.create(def.parseConfig({ secret: TEST_SECRET, ...(config as object) }), { clock: tb.env, ports: 2 }) as LoadBalancer;
   tb.attach(lb);
   return { tb, lb };
 }
@@ -363,11 +365,47 @@ describe('Maglev table (src/nf/lib/maglev.ts through the lb)', () => {
   });
 });
 
+describe('lb keying', () => {
+  /** Backend per flow for flows 0..n-1 on a fresh lb with `config` (no test secret injected). */
+  function choices(config: Record<string, unknown>, n: number): string[] {
+    const tb = Testbed.create({ ports: 2, model: 'restricted' });
+    const def = nfDefinition('lb');
+    const lb = def.create(def.parseConfig({ backends: backends(4), ...config }), { clock: tb.env, ports: 2 }) as LoadBalancer;
+    tb.attach(lb);
+    const chosen = sendFlows(tb, lb, range(0, n));
+    return range(0, n).map((i) => chosen.get(i)!);
+  }
+  const agreement = (a: string[], b: string[]): number => a.filter((x, i) => x === b[i]).length / a.length;
+
+  it('by default keys the backend choice randomly per lb (not computable offline); a shared secret makes lbs agree', () => {
+    const n = 2000;
+    const sharedA = choices({ secret: 'ffeeddccbbaa99887766554433221100' }, n);
+    const sharedB = choices({ secret: 'ffeeddccbbaa99887766554433221100' }, n);
+    expect(agreement(sharedA, sharedB)).toBe(1);
+    const otherSecret = choices({ secret: 'ffeeddccbbaa99887766554433221101' }, n);
+    const randomA = choices({}, n);
+    const randomB = choices({}, n);
+    // independent keys over 4 backends agree on ~1/4 of the flows (sd ~1%): anything far above means a shared key
+    for (const [x, y] of [
+      [randomA, randomB],
+      [randomA, sharedA],
+      [otherSecret, sharedA],
+    ]) {
+      expect(agreement(x, y)).toBeGreaterThan(0.15);
+      expect(agreement(x, y)).toBeLessThan(0.35);
+    }
+    // the old default (seed 0) is no longer what an unconfigured lb uses
+    expect(agreement(randomA, choices({ seed: 0 }, n))).toBeLessThan(0.35);
+  });
+});
+
 describe('lb configuration', () => {
   const def = nfDefinition('lb');
   it('takes the defaults and validates fields with one clear TinyNfError', () => {
     const d = def.parseConfig(undefined);
-    expect(d).toMatchObject({ tableSize: 65_537, capacity: 65_536, seed: 0 });
+    expect(d).toMatchObject({ tableSize: 65_537, capacity: 65_536 });
+    expect(d.seed).toBeUndefined(); // no default key: a random one per process
+    expect(d.secret).toBeUndefined();
     expect(d.backends.length).toBeGreaterThan(0);
     expect(def.capacity!(def.parseConfig({ capacity: 77 }))).toBe(77);
     expect(isPrime(65_537)).toBe(true);
@@ -385,6 +423,9 @@ describe('lb configuration', () => {
       [{ tableSize: 13, backends: backends(14) }, /exceed 13/],
       [{ maxBackends: 2, backends: backends(3) }, /exceed 2/],
       [{ seed: -1 }, /seed: must be an integer/],
+      [{ secret: '00112233' }, /'secret' must be a string of 32 hex digits/],
+      [{ secret: 12 }, /secret/],
+      [{ secret: TEST_SECRET, seed: 1 }, /not both/],
       [{ expiryNs: 0 }, /expiryNs: must be a positive number/],
       [{ backend: [] }, /unknown field 'backend'/],
       ['x', /not an object/],

@@ -444,6 +444,57 @@ describe('nat under adversarial traffic', () => {
   });
 });
 
+describe('nat port choice (RFC 6056 Algorithm 4) and per-host quotas', () => {
+  /** External ports given to `n` new mappings of one host (each to another remote port), in order. */
+  function portsOf(n: number): number[] {
+    const { tb } = setUp('restricted');
+    for (let i = 0; i < n; i++) tb.send(LAN, udpChecksummedFrame({ src: HOST, dst: SERVER, sport: 4000, dport: 10000 + i }));
+    tb.run();
+    return tb.received(WAN).map((f) => u16(f, 34));
+  }
+
+  it('a port says nothing about the next one (to another destination), and NATs choose differently', () => {
+    const a = portsOf(400);
+    expect(a.length).toBe(400);
+    expect(new Set(a).size).toBe(400);
+    let consecutive = 0;
+    for (let i = 1; i < a.length; i++) if (a[i] === a[i - 1] + 1) consecutive++;
+    expect(consecutive).toBeLessThan(20); // round-robin allocation would make all 399 consecutive
+    // the differences spread over the range (a guess from the previous port hits with probability ~1/64512)
+    const b = portsOf(400);
+    let same = 0;
+    for (let i = 0; i < 400; i++) if (a[i] === b[i]) same++;
+    expect(same).toBeLessThan(5); // another NAT (other keys) gives other ports to the same flows
+    for (const p of a) {
+      expect(p).toBeGreaterThanOrEqual(1024);
+      expect(p).toBeLessThanOrEqual(65535);
+    }
+  });
+
+  it('maxPortsPerHost caps one host (quota_refused), not the others, and frees its count when mappings expire', () => {
+    const { tb, nf } = setUp('restricted', { maxPortsPerHost: 5, expiryNs: 1_000_000_000 });
+    for (let i = 0; i < 50; i++) tb.send(LAN, udpChecksummedFrame({ src: HOST, dst: SERVER, sport: 4000 + i, dport: 53 }));
+    for (let i = 0; i < 5; i++) tb.send(LAN, udpChecksummedFrame({ src: '10.0.0.3', dst: SERVER, sport: 4000 + i, dport: 53 }));
+    tb.run();
+    expect(tb.received(WAN).length).toBe(10);
+    expect(nf.counters()).toMatchObject({ translated_out: 10, quota_refused: 45, mappings: 10, port_exhausted: 0 });
+    // established mappings of the capped host keep working
+    tb.send(LAN, udpChecksummedFrame({ src: HOST, dst: SERVER, sport: 4000, dport: 53 }));
+    tb.run();
+    expect(tb.received(WAN).length).toBe(1);
+    tb.advanceTimeNs(1_500_000_000);
+    tb.send(LAN, udpChecksummedFrame({ src: '10.0.0.3', dst: SERVER, sport: 9, dport: 53 })); // ticks the sweep
+    tb.run();
+    tb.received(WAN);
+    tb.advanceTimeNs(200_000_000);
+    for (let i = 100; i < 105; i++) tb.send(LAN, udpChecksummedFrame({ src: HOST, dst: SERVER, sport: 4000 + i, dport: 53 }));
+    tb.run();
+    expect(tb.received(WAN).length).toBe(5);
+    expect(nf.counters().quota_refused).toBe(45);
+    expect(tb.violations).toEqual([]);
+  });
+});
+
 describe('nat configuration', () => {
   const def = nfDefinition('nat');
   const bad = (config: unknown, message: RegExp) => {
@@ -453,10 +504,10 @@ describe('nat configuration', () => {
 
   it('has documented defaults that fit the lab, and a capacity bounded by the port range', () => {
     const c = def.parseConfig(undefined);
-    expect(c).toEqual({ externalIp: 0x0a010001, startPort: 1024, endPort: 65535, capacity: 65536, expiryNs: 10_000_000_000 });
+    expect(c).toEqual({ externalIp: 0x0a010001, startPort: 1024, endPort: 65535, capacity: 65536, expiryNs: 10_000_000_000, maxPortsPerHost: 0 });
     expect(def.capacity!(c)).toBe(65535 - 1024 + 1);
     expect(def.capacity!(def.parseConfig({ capacity: 100 }))).toBe(100);
-    expect(Object.keys(def.flags).sort()).toEqual(['capacity', 'end-port', 'expiry-ns', 'external-ip', 'start-port']);
+    expect(Object.keys(def.flags).sort()).toEqual(['capacity', 'end-port', 'expiry-ns', 'external-ip', 'max-ports-per-host', 'start-port']);
   });
 
   it('rejects bad values with one clear error each', () => {

@@ -108,9 +108,10 @@ export function vxlanSourcePort(data: DataView, length: number): number {
     if (unfragmented && l4 >= ETH_HEADER + IPV4_MIN_HEADER && l4 + 4 <= length && (proto === IP_PROTO_UDP || proto === IP_PROTO_TCP || proto === IP_PROTO_SCTP)) {
       ports = data.getUint32(l4);
     }
-    h = keyedHash(data.getUint32(ETH_HEADER + 12), data.getUint32(ETH_HEADER + 16), ports, proto);
+    // int32 words: a uint32 above 2^31 passed to a function V8 does not inline would be a boxed double
+    h = keyedHash(data.getInt32(ETH_HEADER + 12), data.getInt32(ETH_HEADER + 16), ports | 0, proto);
   } else if (length >= ETH_HEADER) {
-    h = keyedHash(data.getUint32(0), data.getUint32(4), data.getUint32(8), data.getUint16(12));
+    h = keyedHash(data.getInt32(0), data.getInt32(4), data.getInt32(8), data.getUint16(12));
   } else {
     h = 0;
   }

@@ -31,7 +31,7 @@ export class PiFib {
   private readonly m1: number;
   private readonly m2: number;
   private readonly m3: number;
-  /** Entry index per table slot (-1 = none). */
+  /** Entry index per table entry id (-1 = none). */
   private readonly entryOfSlot: Int32Array;
   private count = 0;
 
@@ -58,7 +58,7 @@ export class PiFib {
     this.m2 = mask(2);
     this.m3 = mask(3);
     this.table = new FlowTable(capacity, Number.POSITIVE_INFINITY);
-    this.entryOfSlot = new Int32Array(this.table.slots).fill(-1);
+    this.entryOfSlot = new Int32Array(this.table.capacity).fill(-1);
   }
 
   get size(): number {
@@ -76,7 +76,7 @@ export class PiFib {
       throw new TinyNfError(`FIB key has ${key.length} bytes, the FIB's keys have ${this.length}`);
     }
     const [k0, k1, k2, k3] = keyWords(key);
-    const slot = this.table.findOrInsert(k0, k1, k2, k3, 1);
+    const slot = this.table.findOrInsert(k0 | 0, k1 | 0, k2 | 0, k3 | 0);
     if (slot < 0) throw new TinyNfError(`FIB full: capacity ${this.capacity} reached`);
     if (!this.table.isNew) throw new TinyNfError(`duplicate FIB key ${Buffer.from(key).toString('hex')}`);
     this.entryOfSlot[slot] = entry;
@@ -89,11 +89,12 @@ export class PiFib {
     if (off + this.length > length) return KEY_OUT_OF_FRAME;
     // Whole words past the key are not read; a partial last word is read whole (within the 2 KiB buffer, since
     // the key ends within 1514 bytes) and masked.
-    const k0 = (data.getUint32(off) & this.m0) >>> 0;
-    const k1 = this.m1 === 0 ? 0 : (data.getUint32(off + 4) & this.m1) >>> 0;
-    const k2 = this.m2 === 0 ? 0 : (data.getUint32(off + 8) & this.m2) >>> 0;
-    const k3 = this.m3 === 0 ? 0 : (data.getUint32(off + 12) & this.m3) >>> 0;
-    const slot = this.table.find(k0, k1, k2, k3, 1);
+    // int32 words (`& mask` is one): a uint32 above 2^31 would be a (boxed) double when passed on
+    const k0 = data.getInt32(off) & this.m0;
+    const k1 = this.m1 === 0 ? 0 : data.getInt32(off + 4) & this.m1;
+    const k2 = this.m2 === 0 ? 0 : data.getInt32(off + 8) & this.m2;
+    const k3 = this.m3 === 0 ? 0 : data.getInt32(off + 12) & this.m3;
+    const slot = this.table.find(k0, k1, k2, k3);
     return slot < 0 ? FIB_MISS : this.entryOfSlot[slot];
   }
 }

@@ -1,0 +1,4 @@
+// Zero allocation per packet in steady state, every NF on the flexible driver model (rig: tests/nf/alloc-rig.ts).
+import { zeroAllocationSuite } from './alloc-rig';
+
+zeroAllocationSuite('flexible');
