@@ -200,7 +200,7 @@ describeIf('virtio-net in a QEMU guest: NFs between two host namespaces (root, q
           expect([curl.code, curl.stdout, curl.stderr]).toEqual([0, `hello over virtio ${variant}\n`, '']);
           await sleep(1500); // let the last FIN/ACKs cross before the captures end
           await cap.stop();
-          results.nop = await nf.stop(60_000);
+          results.nop = await nf.stop(180_000);
           const f = cap.frames();
           expect(f.lanSent.length).toBeGreaterThanOrEqual(3 + 4); // 3 echo requests, a TCP handshake, request, FIN...
           expect(compareFrames(f.lanSent, f.wanReceived)).toEqual([]);
@@ -220,7 +220,7 @@ describeIf('virtio-net in a QEMU guest: NFs between two host namespaces (root, q
           expect([inbound.code, inbound.stdout]).toEqual([28, '']); // timed out: the SYN was dropped, no reset
           await sleep(1500);
           await cap.stop();
-          results.firewall = await nf.stop(60_000);
+          results.firewall = await nf.stop(180_000);
           const f = cap.frames();
           expect(compareFrames(f.lanSent, f.wanReceived)).toEqual([]);
           // wan sent the replies of lan's connection (delivered unchanged) and the SYNs to 8001 (dropped).
@@ -240,7 +240,7 @@ describeIf('virtio-net in a QEMU guest: NFs between two host namespaces (root, q
           expect([curl.code, curl.stdout]).toEqual([0, `hello over virtio ${variant}\n`]);
           await sleep(1500);
           await cap.stop();
-          results.nat = await nf.stop(60_000);
+          results.nat = await nf.stop(180_000);
           const f = cap.frames();
           expect(f.lanSent.length).toBeGreaterThanOrEqual(4);
           expect(compareFrames(f.lanSent, f.wanReceived, SNAT_TCP_OFFSETS)).toEqual([]);
