@@ -52,7 +52,11 @@ class GuestNf {
   async stop(timeoutMs: number): Promise<NfResult> {
     this.guest.writeFile(`stop-${this.nf}`, '');
     const ok = await waitFor(() => fs.existsSync(this.file('rc')), timeoutMs, 200);
-    if (!ok) throw new Error(`tinynf run ${this.nf} in the guest did not stop: ${readOr(this.file('err')).slice(-2000)}`);
+    if (!ok) {
+      const dir = this.guest.jobDir;
+      const listing = fs.existsSync(dir) ? fs.readdirSync(dir).map((f) => `${f} (${fs.statSync(path.join(dir, f)).size} B)`).join(', ') : 'gone';
+      throw new Error(`tinynf run ${this.nf} in the guest did not stop: ${readOr(this.file('err')).slice(-2000)}\n--- job directory: ${listing}`);
+    }
     const out = readOr(this.file('json')).trim().split('\n');
     return { rc: Number(readOr(this.file('rc')).trim()), json: JSON.parse(out[out.length - 1] || '{}'), stderr: readOr(this.file('err')) };
   }
@@ -164,7 +168,11 @@ describeIf('virtio-net in a QEMU guest: NFs between two host namespaces (root, q
         bindNics: 'uio_pci_generic',
         hugepages: 64,
         timeoutMs: 440_000,
+        // The last NF's rc file is written just before the guest powers off: the job directory must outlive the
+        // guest, or the host's poll for that file races its removal.
+        keepJobDir: true,
       });
+      scope.defer('guest job directory', () => fs.rmSync(guest.jobDir, { recursive: true, force: true }));
       scope.defer('guest', () => guest.kill());
       const results: Partial<Record<NfName, NfResult>> = {};
       try {
