@@ -9,8 +9,8 @@ import { FlexibleForwarder, FlexibleOptions } from '../ixgbe/flexible';
 import type { Forwarder } from '../ixgbe/forwarder';
 import type { PacketHandler } from '../ixgbe/handler';
 import { NicCounters, NicStatistics } from '../ixgbe/statistics';
-import { HandlerFault, HandlerFaults, defaultFaultReport } from '../ixgbe/handler-faults';
-import type { NetworkFunction } from '../nf/network-function';
+import { HandlerFault, HandlerFaults, firstFaultReport } from '../ixgbe/handler-faults';
+import { NetworkFunction, checkNfPorts } from '../nf/network-function';
 
 export type DriverModel = 'restricted' | 'flexible' | 'compat';
 export const DRIVER_MODELS: readonly DriverModel[] = ['restricted', 'flexible', 'compat'];
@@ -60,28 +60,9 @@ export class DriverPorts {
    */
   attach(nf: NetworkFunction, faults: HandlerFaultPolicy = {}): { forwarders: (Forwarder | null)[]; handlers: (PacketHandler | null)[] } {
     const ports = this.addresses.length;
-    if (nf.outputPorts.length > ports || nf.handlers.length > ports) {
-      throw new TinyNfError(`NF ${nf.name} wants ${nf.outputPorts.length} ports, ${ports} are set up`);
-    }
-    for (const outs of nf.outputPorts) {
-      for (const p of outs) {
-        if (!Number.isInteger(p) || p < 0 || p >= ports) {
-          throw new TinyNfError(`NF ${nf.name} sends to port ${p}, ${ports} are set up`);
-        }
-      }
-    }
+    checkNfPorts(nf, ports);
     if (this.shim !== null) this.startShim();
-    // the first fault of the NF is reported once, whichever port's handler it comes from
-    const report = faults.report === undefined ? defaultFaultReport : faults.report;
-    let reported = false;
-    const reportOnce =
-      report === null
-        ? null
-        : (fault: HandlerFault): void => {
-            if (reported) return;
-            reported = true;
-            report(fault);
-          };
+    const reportOnce = firstFaultReport(faults.report);
     const forwarders: (Forwarder | null)[] = [];
     const handlers: (PacketHandler | null)[] = [];
     for (let i = 0; i < ports; i++) {

@@ -40,6 +40,21 @@ export interface HandlerFaultOptions {
   report?: ((fault: HandlerFault) => void) | null;
 }
 
+/**
+ * The report an NF's forwarders share: `report` (undefined: print to stderr; null: none) called for the first fault
+ * only, whichever port's handler it comes from.
+ */
+export function firstFaultReport(report: ((fault: HandlerFault) => void) | null | undefined): ((fault: HandlerFault) => void) | null {
+  const once = report === undefined ? defaultFaultReport : report;
+  if (once === null) return null;
+  let reported = false;
+  return (fault) => {
+    if (reported) return;
+    reported = true;
+    once(fault);
+  };
+}
+
 /** One line describing an error (the first line of its message). */
 export function errorLine(error: unknown): string {
   const text = error instanceof Error ? `${error.name}: ${error.message}` : `thrown value ${String(error)}`;

@@ -1,4 +1,5 @@
 // What every network function in src/nf provides, whatever driver model runs it.
+import { TinyNfError } from '../env/environment';
 import type { Clock, PacketHandler } from '../ixgbe/handler';
 
 export interface NetworkFunction {
@@ -20,4 +21,16 @@ export interface NfContext {
   readonly clock: Clock;
   /** Number of ports the NF is attached to (2 for LAN/WAN NFs; the bridge accepts more). */
   readonly ports: number;
+}
+
+/** Refuse an NF that wants more ports than `ports`, or sends to a port that is not set up (one line each). */
+export function checkNfPorts(nf: NetworkFunction, ports: number): void {
+  if (nf.outputPorts.length > ports || nf.handlers.length > ports) {
+    throw new TinyNfError(`NF ${nf.name} wants ${nf.outputPorts.length} ports, ${ports} are set up`);
+  }
+  for (const outs of nf.outputPorts) {
+    for (const p of outs) {
+      if (!Number.isInteger(p) || p < 0 || p >= ports) throw new TinyNfError(`NF ${nf.name} sends to port ${p}, ${ports} are set up`);
+    }
+  }
 }

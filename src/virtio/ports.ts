@@ -3,8 +3,8 @@
 import { PciAddress, PciBarEnvironment, TinyNfError } from '../env/environment';
 import type { Forwarder } from '../ixgbe/forwarder';
 import type { PacketHandler } from '../ixgbe/handler';
-import type { NetworkFunction } from '../nf/network-function';
-import { HandlerFault, HandlerFaults, defaultFaultReport } from '../ixgbe/handler-faults';
+import { NetworkFunction, checkNfPorts } from '../nf/network-function';
+import { HandlerFault, HandlerFaults, firstFaultReport } from '../ixgbe/handler-faults';
 import { VirtioAgent } from './agent';
 import { VirtioNetDevice } from './device';
 import { VirtioFlexibleForwarder } from './flexible';
@@ -28,28 +28,13 @@ export class VirtioPorts {
   /** Forwarders and handlers for `nf`: entry i receives on port i (null where the NF gives port i no outputs). */
   attach(nf: NetworkFunction, faults: { failFast?: boolean; report?: ((fault: HandlerFault) => void) | null } = {}): { forwarders: (Forwarder | null)[]; handlers: (PacketHandler | null)[] } {
     const ports = this.addresses.length;
-    if (nf.outputPorts.length > ports || nf.handlers.length > ports) {
-      throw new TinyNfError(`NF ${nf.name} wants ${nf.outputPorts.length} ports, ${ports} are set up`);
-    }
-    // the first fault of the NF is reported once, whichever port's handler it comes from (as DriverPorts does)
-    const report = faults.report === undefined ? defaultFaultReport : faults.report;
-    let reported = false;
-    const reportOnce =
-      report === null
-        ? null
-        : (fault: HandlerFault): void => {
-            if (reported) return;
-            reported = true;
-            report(fault);
-          };
+    checkNfPorts(nf, ports);
+    const reportOnce = firstFaultReport(faults.report);
     const forwarders: (Forwarder | null)[] = [];
     const handlers: (PacketHandler | null)[] = [];
     for (let i = 0; i < ports; i++) {
       const outs = nf.outputPorts[i] ?? [];
       const handler = nf.handlers[i];
-      for (const p of outs) {
-        if (!Number.isInteger(p) || p < 0 || p >= ports) throw new TinyNfError(`NF ${nf.name} sends to port ${p}, ${ports} are set up`);
-      }
       if (outs.length === 0 || handler === undefined) {
         forwarders.push(null);
         handlers.push(null);
