@@ -2,10 +2,10 @@
 // time (TCG uses both cores: two guests at once take twice as long each), and private namespace/TAP names.
 //
 // Other test files that boot guests (e.g. VFIO in a guest) should use describeVm + lockGuest too.
-import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { GuestImage, findCachedImage, vmSkipReason } from '../../src/vm';
+import { tryFileLock } from '../helpers/file-lock';
 import { netnsSkipReason } from '../wires/helpers/netns';
 
 /** The prepared image (tinynf vm prepare; .ci/run runs it), or null. */
@@ -29,36 +29,13 @@ export function describeVm(title: string, needsRoot: boolean): jest.Describe {
 
 const LOCK = path.join(os.tmpdir(), 'tinynf-tests-vm.lock');
 
-function ownerAlive(): boolean {
-  let pid: number;
-  try {
-    pid = Number(fs.readFileSync(LOCK, 'utf8').trim());
-  } catch {
-    return true;
-  }
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Wait (up to `waitMs`) until no other test process runs a guest; resolves to the release function. */
 export async function lockGuest(waitMs = 800_000): Promise<() => void> {
   const deadline = Date.now() + waitMs;
   for (;;) {
-    try {
-      const fd = fs.openSync(LOCK, 'wx');
-      fs.writeSync(fd, `${process.pid}\n`);
-      fs.closeSync(fd);
-      return () => fs.rmSync(LOCK, { force: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    if (!ownerAlive()) fs.rmSync(LOCK, { force: true });
-    else if (Date.now() > deadline) throw new Error(`another test process has held ${LOCK} for ${waitMs / 1000} s`);
+    const release = tryFileLock(LOCK);
+    if (release !== null) return release;
+    if (Date.now() > deadline) throw new Error(`another test process has held ${LOCK} for ${waitMs / 1000} s`);
     else await new Promise((r) => setTimeout(r, 200));
   }
 }
