@@ -29,6 +29,8 @@ export interface MemoryRegion {
   readonly length: number;
   /** The whole buffer as bytes (offsets into it are byteOffset + (phys - region.phys)). */
   readonly bytes: Uint8Array;
+  /** The whole buffer as 32-bit words (word w is bytes 4w..4w+3), for word-wise frame copies. */
+  readonly words: Int32Array;
 }
 
 export class PhysicalMemory {
@@ -88,7 +90,7 @@ export class PhysicalMemory {
         throw new TinyNfError(`DMA region at 0x${phys.toString(16)} overlaps the region at 0x${r.phys.toString(16)}`);
       }
     }
-    this.regions.push({ phys, end: phys + length, buffer, byteOffset, length, bytes: new Uint8Array(buffer) });
+    this.regions.push({ phys, end: phys + length, buffer, byteOffset, length, bytes: new Uint8Array(buffer), words: new Int32Array(buffer, 0, buffer.byteLength >>> 2) });
   }
 
   /**

@@ -4,6 +4,7 @@ import { appendFcs } from './crc32';
 import type { MemoryRegion } from './memory';
 import * as C from './pci-config';
 import type { RxQueueState } from './queues';
+import type { DirectInput } from './wire';
 import * as R from './registers';
 import { STANDARD_MAX_FRAME_WITH_FCS } from './registers';
 import { FCS_BYTES, MAX_FRAME_BYTES, MIN_FRAME_BYTES, RX_BURST, WIRE_OVERHEAD_BYTES } from './nic-constants';
@@ -39,37 +40,119 @@ export function receiveFrames(nic: SimNic, nowNs: number): boolean {
   }
   if (input === null) return busy;
   const skipper = nic.skipInput;
-  const directMax = nic.directMax;
   const q = nic.rxQueues[0];
   // Loop invariants (no register is looked at during the loop): the frame-independent parts of deliver()'s choices
   const isReceiving = receiving(nic);
   const accepting = nic.promiscuousUnicast && nic.promiscuousMulticast;
   const canSkip = skipper !== null && (!isReceiving || (accepting && q.dropEnable));
-  const canDirect = directMax !== 0 && isReceiving && accepting && directRxPossible(nic, directMax);
+  let budget = RX_BURST;
+  const direct = nic.directInput;
+  if (direct !== null && isReceiving && accepting && directRxPossible(nic, nic.directMax)) {
+    const taken = receiveDirect(nic, q, direct, nowNs, budget);
+    if (taken !== 0) busy = true;
+    // the input had nothing more due: the loop below would only ask again
+    if (nic.rxInputDry) return busy;
+    budget -= taken;
+  }
   let dropped = 0;
-  for (let budget = RX_BURST; budget > 0; budget--) {
+  for (; budget > 0; budget--) {
     // 10 Gb/s line rate (IEEE 802.3; Section 1 of the data sheet: 10 GbE): the next frame can only start arriving
     // once the previous one has been serialised. ASSUMPTION: a frame is delivered at its start of arrival, no
     // earlier than the previous poll (frames due between two polls arrive, back to back, within that interval).
     if (nic.rxWireFreeNs > nowNs) break;
     // Dropped whatever the frame: receive off, or (promiscuous, DROP_EN) no free descriptor
     const drop = canSkip && (!isReceiving || q.tail === q.head);
-    const direct = drop || !canDirect || q.tail === q.head ? null : directRxView(nic, q, directMax);
-    const length = drop ? skipper.skip(nowNs) : input.next(direct === null ? nic.rxInto : direct, nowNs);
+    const length = drop ? skipper.skip(nowNs) : input.next(nic.rxInto, nowNs);
     if (length === 0) break;
-    const arrival = nic.rxWireFreeNs > nic.lastPollNs ? nic.rxWireFreeNs : nic.lastPollNs;
-    nic.rxWireFreeNs = arrival + ((length < MIN_FRAME_BYTES ? MIN_FRAME_BYTES : length) + FCS_BYTES + WIRE_OVERHEAD_BYTES) * 0.8;
+    nic.rxWireFreeNs = arrivalEnd(nic.rxWireFreeNs > nic.lastPollNs ? nic.rxWireFreeNs : nic.lastPollNs, length);
     busy = true;
     if (drop) {
       dropped++;
-    } else if (direct !== null) {
-      completeDirectRx(nic, length);
     } else if (!deliver(nic, length, nowNs)) {
       break;
     }
   }
   if (dropped !== 0) countDropped(nic, dropped);
   return busy;
+}
+
+/** A runt dropped: RUC and RLEC (Section 8.2.3.23). */
+function countRunt(nic: SimNic): void {
+  nic.stats.rxMissed++;
+  nic.stats.rxUndersize++;
+  countInRegister(nic, R.RUC, 1);
+  countInRegister(nic, R.RLEC, 1);
+}
+
+/** When the wire is free again after a frame of `length` bytes (no FCS) that started arriving at `start` (ns). */
+function arrivalEnd(start: number, length: number): number {
+  return start + ((length < MIN_FRAME_BYTES ? MIN_FRAME_BYTES : length) + FCS_BYTES + WIRE_OVERHEAD_BYTES) * 0.8;
+}
+
+/**
+ * The receive fast path (what deliver() does, for a burst, when directRxPossible holds: receive on, every frame
+ * accepted, CRC stripped, every frame of the input fits one buffer): the input writes each frame straight into the
+ * buffer of the next descriptor the NIC owns, which is then written back. Counters are added once per burst.
+ * Stops, leaving the rest to the general path, at the first descriptor that needs a report (modified while owned,
+ * buffer not DMA memory), when the ring is full, the wire busy, or the input has nothing due (nic.rxInputDry).
+ * Returns the frames taken.
+ */
+export function receiveDirect(nic: SimNic, q: RxQueueState, input: DirectInput, nowNs: number, budget: number): number {
+  const ring = q.ring;
+  const snap = q.snapshot;
+  const size = q.size;
+  const tail = q.tail;
+  const memory = nic.memory;
+  const max = nic.directMax;
+  const advanced = q.advanced;
+  const lastPoll = nic.lastPollNs;
+  let wireFree = nic.rxWireFreeNs;
+  let head = q.head;
+  let frames = 0;
+  let bytes = 0;
+  let dry = false;
+  while (frames < budget && head !== tail && wireFree <= nowNs) {
+    const d = head * 4;
+    const w0 = ring[d];
+    const w1 = ring[d + 1];
+    if (w0 !== snap[d] || w1 !== snap[d + 1] || ring[d + 2] !== snap[d + 2] || ring[d + 3] !== snap[d + 3]) break;
+    const at = q.bufferAt(head, w0 + w1 * 4294967296, max, memory);
+    if (at < 0) break;
+    const region = q.atRegion as MemoryRegion;
+    const length = input.nextAt(region.bytes, region.words, at, nowNs);
+    if (length === 0) {
+      dry = true;
+      break;
+    }
+    wireFree = arrivalEnd(wireFree > lastPoll ? wireFree : lastPoll, length);
+    if (length < MIN_FRAME_BYTES) {
+      // a runt, as deliver() counts it: the descriptor stays the NIC's (what was written to its buffer is not handed over)
+      countRunt(nic);
+      continue;
+    }
+    // writeBackRx, inlined (see its ORDERING assumption): the status word (DD) last
+    if (advanced) {
+      ring[d] = 0;
+      ring[d + 1] = 0;
+      ring[d + 3] = length;
+      ring[d + 2] = R.RX_ADV_W2_DD | R.RX_ADV_W2_EOP;
+    } else {
+      ring[d + 2] = length;
+      ring[d + 3] = R.RX_LEGACY_W3_DD | R.RX_LEGACY_W3_EOP;
+    }
+    head = head + 1 === size ? 0 : head + 1;
+    frames++;
+    // Section 8.2.3.23.22: octets from the destination address to the CRC, inclusive
+    bytes += length + FCS_BYTES;
+  }
+  q.head = head;
+  nic.rxWireFreeNs = wireFree;
+  nic.rxInputDry = dry;
+  if (frames !== 0) {
+    nic.stats.rxPackets += frames;
+    nic.stats.rxBytes += bytes;
+  }
+  return frames;
 }
 
 /**
@@ -106,10 +189,7 @@ export function deliver(nic: SimNic, length: number, nowNs: number): boolean {
     // A runt (< 64 bytes with the FCS; wire frames exclude it): counted in RUC and dropped (Section 8.2.3.23, RUC;
     // IEEE 802.3 minimum frame size). Real transmitters pad (HLREG0.TXPADEN here; the TAP and pcap inputs too), so
     // runts only come from inputs that hand over short frames as they are (e.g. QueueInput in tests).
-    nic.stats.rxMissed++;
-    nic.stats.rxUndersize++;
-    countInRegister(nic, R.RUC, 1);
-    countInRegister(nic, R.RLEC, 1);
+    countRunt(nic);
     return true;
   }
   if (length + FCS_BYTES > STANDARD_MAX_FRAME_WITH_FCS && length + FCS_BYTES > maxFrameBytes(nic)) {
@@ -181,35 +261,12 @@ export function deliver(nic: SimNic, length: number, nowNs: number): boolean {
  * Whether (with receive on and every frame accepted) deliver() would put any frame of the input whole into the
  * buffer of the next free descriptor of queue 0 with nothing to report: CRC stripped, the input's largest frame
  * fits a buffer, bus mastering on, no pending DCA_RXCTRL warning. Then the input writes the frame straight into that
- * buffer (directRxView), with no staging copy.
+ * buffer (receiveDirect), with no staging copy.
  */
 export function directRxPossible(nic: SimNic, max: number): boolean {
   const q = nic.rxQueues[0];
   if (!nic.crcStripMac || max > q.bufferBytes || max + FCS_BYTES > maxFrameBytes(nic) || (nic.configWords[C.CFG_COMMAND >>> 2] & C.COMMAND_BUS_MASTER_ENABLE) === 0) return false;
   return q.dcaWarned || (nic.regs[(q.base + R.DCA_RXCTRL_OFF) >>> 2] & R.DCA_RXCTRL_BIT12) === 0;
-}
-
-/**
- * The buffer of the descriptor at the head of queue 0 (which the NIC owns) as a view the input can write into, or
- * null if the descriptor was modified or its buffer is not DMA memory (deliver() then reports it).
- */
-export function directRxView(nic: SimNic, q: RxQueueState, max: number): Uint8Array | null {
-  const i = q.head;
-  if (!q.unchanged(i)) return null;
-  const ring = q.ring;
-  const d = i * 4;
-  // a view cached per descriptor and by buffer address (RingState.bufferView): no allocation per frame
-  return q.bufferView(i, ring[d] + ring[d + 1] * 4294967296, max, nic.memory);
-}
-
-/** The input wrote a frame of `length` bytes into directRxView()'s buffer: complete the descriptor. */
-export function completeDirectRx(nic: SimNic, length: number): void {
-  const q = nic.rxQueues[0];
-  const i = q.head;
-  writeBackRx(q, i * 4, length, true);
-  q.head = i + 1 === q.size ? 0 : i + 1;
-  nic.stats.rxPackets++;
-  nic.stats.rxBytes += length + FCS_BYTES;
 }
 
 export function countMissed(nic: SimNic): void {

@@ -23,21 +23,32 @@ export function transmit(nic: SimNic, nowNs: number): boolean {
 
 export function transmitQueue(nic: SimNic, q: TxQueueState, nowNs: number): boolean {
   const ring = q.ring;
+  const snap = q.snapshot;
   const memory = nic.memory;
   const size = q.size;
   const start = q.head;
-  let head = q.head;
-  while (head !== q.tail) {
+  const tail = q.tail;
+  const paced = nic.paceMode !== PACE_UNLIMITED;
+  // The common frame: one descriptor, IFCS with HLREG0.TXCRCEN, no padding needed, no loopback: its buffer goes to
+  // the outputs as it is (sendFromBuffer), counted once per batch below
+  const plain = nic.txCrc && !nic.loopback && !paced;
+  const outputs = nic.outputs;
+  let frames = 0;
+  let bytes = 0;
+  let head = start;
+  while (head !== tail) {
     // Pacing: the wire is busy until wireFreeNs; a frame cannot leave before the previous poll
     let departure = nowNs;
-    if (nic.paceMode !== PACE_UNLIMITED) {
+    if (paced) {
       departure = nic.wireFreeNs > nic.lastPollNs ? nic.wireFreeNs : nic.lastPollNs;
       if (departure > nowNs) break;
     }
     const i = head;
     const d = i * 4;
-    if (!q.unchanged(i)) nic.reportModified(q, 'TX', i, nowNs);
+    const w0 = ring[d];
+    const w1 = ring[d + 1];
     const w2 = ring[d + 2];
+    if (w0 !== snap[d] || w1 !== snap[d + 1] || w2 !== snap[d + 2] || ring[d + 3] !== snap[d + 3]) nic.reportModified(q, 'TX', i, nowNs);
     let length = w2 & R.TX_W2_LENGTH_MASK;
     if ((w2 & R.TX_CMD_DEXT) !== 0 && ((w2 & R.TX_ADV_DTYP_MASK) >>> R.TX_ADV_DTYP_SHIFT) !== R.TX_ADV_DTYP_DATA) {
       length = 0; // Section 7.2.3.2.3 advanced context descriptor: no data (offloads are not modelled)
@@ -45,7 +56,7 @@ export function transmitQueue(nic: SimNic, q: TxQueueState, nowNs: number): bool
       // A null descriptor (Section 7.2.3.2.2 with length 0): consumed, nothing is sent
       nic.stats.txNullDescriptors++;
     } else {
-      const phys = ring[d] + ring[d + 1] * 4294967296;
+      const phys = w0 + w1 * 4294967296;
       const eop = (w2 & R.TX_CMD_EOP) !== 0;
       // a single-descriptor frame (the usual case): a view of its buffer, cached by address (no allocation)
       const view = eop && nic.txGathered === 0 ? q.bufferView(i, phys, length, memory) : null;
@@ -55,7 +66,14 @@ export function transmitQueue(nic: SimNic, q: TxQueueState, nowNs: number): bool
         nic.txGathered = 0;
         nic.checker.violation(nowNs, 'buffer-address-invalid', `TX ring ${q.index} descriptor ${i}`, `buffer address ${hex(phys)} (+${length} bytes) is not DMA memory; frame dropped`);
       } else if (view !== null) {
-        sendFromBuffer(nic, view, length, (w2 & R.TX_CMD_IFCS) !== 0, departure);
+        if (plain && (w2 & R.TX_CMD_IFCS) !== 0 && length >= MIN_FRAME_BYTES) {
+          // send(), for this frame: the wire frame is the buffer's data (the NIC appends the FCS)
+          frames++;
+          bytes += length + FCS_BYTES;
+          for (let k = 0; k < outputs.length; k++) outputs[k].frame(view, length, departure);
+        } else {
+          sendFromBuffer(nic, view, length, (w2 & R.TX_CMD_IFCS) !== 0, departure);
+        }
       } else {
         gather(nic, memory.regions[r], memory.offset, length, w2);
         if (eop) {
@@ -66,7 +84,6 @@ export function transmitQueue(nic: SimNic, q: TxQueueState, nowNs: number): bool
       }
     }
     head = i + 1 === size ? 0 : i + 1;
-    q.head = head;
     // Section 7.2.3.5: report status for descriptors with RS: head write-back, or DD in the descriptor
     if ((w2 & R.TX_CMD_RS) !== 0) {
       // Plain stores, published by the TDH store after the batch (hwStore, an Atomics.store: one release per batch;
@@ -77,9 +94,14 @@ export function transmitQueue(nic: SimNic, q: TxQueueState, nowNs: number): bool
         // advanced write-back: STA in bits 3:0, the rest reserved (0); legacy: STA.DD, CSS/VLAN kept
         const w3 = (w2 & R.TX_CMD_DEXT) !== 0 ? R.TX_W3_DD : (ring[d + 3] | R.TX_W3_DD) >>> 0;
         ring[d + 3] = w3;
-        q.snapshot[d + 3] = w3; // the NIC's own write is not software modifying the descriptor (tail-lap check)
+        snap[d + 3] = w3; // the NIC's own write is not software modifying the descriptor (tail-lap check)
       }
     }
+  }
+  q.head = head;
+  if (frames !== 0) {
+    nic.stats.txPackets += frames;
+    nic.stats.txBytes += bytes;
   }
   if (head === start) return false;
   if (q.consumed < size) q.consumed += head > start ? head - start : head + size - start;

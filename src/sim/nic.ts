@@ -12,7 +12,7 @@ import * as C from './pci-config';
 import { RingState, RxQueueState, TxQueueState } from './queues';
 import * as R from './registers';
 import { writeResetValues } from './reset';
-import type { WireInput, WireOutput } from './wire';
+import type { DirectInput, WireInput, WireOutput } from './wire';
 import { MAX_FRAME_BYTES, NicStats, PACE_LINE_RATE, PACE_NS_PER_FRAME, PACE_UNLIMITED, STAGING_BYTES, SkippableInput, TxPacing } from './nic-constants';
 import { deliver, publishRxHead, receive } from './nic-receive';
 import { pollDuringReset, powerOnReset, reloadState, startReset } from './nic-reset';
@@ -147,8 +147,12 @@ export class SimNic {
   inputs: WireInput | null = null;
   /** The input again if it can skip frames, else null. */
   skipInput: SkippableInput | null = null;
-  /** The input's largest frame if it declares one (TrafficGenerator.maxFrameLength), else 0: see directRxView. */
+  /** The input again if it can write straight into DMA memory (DirectInput: nextAt), else null. */
+  directInput: DirectInput | null = null;
+  /** The direct input's largest frame, or 0 (see directRxPossible). */
   directMax = 0;
+  /** The last receiveDirect stopped because the input had no frame due. */
+  rxInputDry = false;
   outputs: WireOutput[] = [];
   paceMode = PACE_UNLIMITED;
   paceNsPerFrame = 0;
@@ -240,7 +244,9 @@ export class SimNic {
     this.inputs = input;
     this.skipInput = typeof (input as Partial<SkippableInput>).skip === 'function' ? (input as SkippableInput) : null;
     const max = (input as { maxFrameLength?: unknown }).maxFrameLength;
-    this.directMax = typeof max === 'number' && max > 0 && max <= MAX_FRAME_BYTES ? max : 0;
+    const direct = typeof (input as Partial<DirectInput>).nextAt === 'function' && typeof max === 'number' && max > 0 && max <= MAX_FRAME_BYTES;
+    this.directInput = direct ? (input as DirectInput) : null;
+    this.directMax = direct ? max : 0;
   }
 
   /** Frames the NIC transmits go to every attached output. */
@@ -841,18 +847,18 @@ export class SimNic {
    */
   moveTail(q: RingState, value: number, nowNs: number, name: string, outRule: 'rx-tail-out-of-ring' | 'tx-tail-out-of-ring', backRule: 'rx-tail-backwards' | 'tx-tail-backwards'): void {
     const size = q.size;
-    const where = `${name}(${q.index})`;
+    // (the register's name is only built for a report: a tail moves at every poll of the data path)
     if (value >= size) {
-      this.checker.violation(nowNs, outRule, where, `${name} = ${value} but the ring has ${size} descriptors (ignored)`);
+      this.checker.violation(nowNs, outRule, `${name}(${q.index})`, `${name} = ${value} but the ring has ${size} descriptors (ignored)`);
       return;
     }
     if (this.sameIntervalStrict && q.enabledAtPoll === this.polls) {
-      this.checker.violation(nowNs, 'tail-and-enable-same-poll', where, `${name} written ${value} before the NIC had seen the queue enabled`);
+      this.checker.violation(nowNs, 'tail-and-enable-same-poll', `${name}(${q.index})`, `${name} written ${value} before the NIC had seen the queue enabled`);
     }
     const given = (value - q.tail + size) % size;
     const free = (q.head - q.tail - 1 + 2 * size) % size;
     if (given > free) {
-      this.checker.violation(nowNs, backRule, where, `${name} moved ${q.tail} -> ${value} with head ${q.head}: takes back descriptors the NIC owns`);
+      this.checker.violation(nowNs, backRule, `${name}(${q.index})`, `${name} moved ${q.tail} -> ${value} with head ${q.head}: takes back descriptors the NIC owns`);
       q.tail = value;
       q.snapshotRange(q.head, value);
       return;

@@ -25,6 +25,17 @@ export class RingState {
    */
   slotPhys: Float64Array = new Float64Array(0);
   slotViews: Uint8Array[] = [];
+  /**
+   * The same per-descriptor cache for bufferAt: the buffer's byte offset in its region's buffer, the bytes from
+   * there to the region's end, and the region. A typed array's byteOffset and buffer are slow to read in V8 for a
+   * SharedArrayBuffer (a call, not a load), so the receive path hands inputs offsets into whole-buffer arrays.
+   */
+  slotAtPhys: Float64Array = new Float64Array(0);
+  slotAt: Float64Array = new Float64Array(0);
+  slotRoom: Float64Array = new Float64Array(0);
+  slotRegions: MemoryRegion[] = [];
+  /** The region of the last successful bufferAt. */
+  atRegion: MemoryRegion | null = null;
 
   constructor(
     readonly index: number,
@@ -40,6 +51,32 @@ export class RingState {
     if (this.snapshot.length !== size * 4) this.snapshot = new Uint32Array(size * 4);
     this.slotPhys = new Float64Array(size).fill(-1);
     this.slotViews = new Array<Uint8Array>(size).fill(EMPTY_BYTES);
+    this.slotAtPhys = new Float64Array(size).fill(-1);
+    this.slotAt = new Float64Array(size);
+    this.slotRoom = new Float64Array(size);
+    this.slotRegions = new Array<MemoryRegion>(size).fill(region);
+  }
+
+  /**
+   * The byte offset, in the buffer of its region (then in `atRegion`), of the buffer at `phys` named by descriptor
+   * i, if at least `length` bytes from there are DMA memory; else -1.
+   */
+  bufferAt(i: number, phys: number, length: number, memory: PhysicalMemory): number {
+    if (this.slotAtPhys[i] === phys && this.slotRoom[i] >= length) {
+      this.atRegion = this.slotRegions[i];
+      return this.slotAt[i];
+    }
+    if (phys === 0) return -1;
+    const r = memory.translate(phys, length);
+    if (r < 0) return -1;
+    const region = memory.regions[r];
+    const at = memory.offset;
+    this.slotAtPhys[i] = phys;
+    this.slotAt[i] = at;
+    this.slotRoom[i] = region.byteOffset + region.length - at;
+    this.slotRegions[i] = region;
+    this.atRegion = region;
+    return at;
   }
 
   /** A view of at least `length` bytes of the buffer at `phys` named by descriptor i, or null if not DMA memory. */

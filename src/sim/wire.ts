@@ -15,6 +15,21 @@ export interface WireInput {
   next(into: Uint8Array, nowNs: number): number;
 }
 
+/**
+ * An input the NIC can hand a place in DMA memory instead of a view (its direct receive path: the frame goes
+ * straight into the descriptor's buffer, with no staging copy and no typed-array view per buffer).
+ */
+export interface DirectInput extends WireInput {
+  /** The longest frame the input produces (the NIC uses nextAt only when that fits the receive buffers). */
+  readonly maxFrameLength: number;
+  /**
+   * Like next(), writing the frame at byte `at` of `bytes`, a whole buffer (`words` is the same buffer as 32-bit
+   * words, for word-wise copies when `at` is a multiple of 4). At least maxFrameLength bytes from `at` are the
+   * receive buffer's: nothing may be written past the frame's length.
+   */
+  nextAt(bytes: Uint8Array, words: Int32Array, at: number, nowNs: number): number;
+}
+
 /** Frames the NIC transmits onto the wire. */
 export interface WireOutput {
   /** A frame left the NIC at `nowNs`; `frame` is valid only during the call (copy it to keep it). */

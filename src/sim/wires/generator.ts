@@ -5,9 +5,12 @@
 // UDP/TCP checksum. Flow k is the base 5-tuple with k added to each field named in `vary` (default: the
 // source IP), so flows are distinct by construction.
 //
-// Per frame, next() copies a template prepared at construction (one per flow and frame size, or one header
+// Per frame, next() stamps a template prepared at construction (one per flow and frame size, or one header
 // per flow when that would take too much memory) and, when `stamp` is on, writes a sequence number and a
-// timestamp into the payload and patches the L4 checksum incrementally. No allocation per frame.
+// timestamp into the payload and patches the L4 checksum incrementally. No allocation per frame. Through
+// nextAt (the NIC's direct receive path), frames up to WORD_COPY_MAX_BYTES going to a 4-byte aligned place are
+// stamped as 32-bit words by straight-line code (copyWords): for 60-byte frames about 3x cheaper than
+// TypedArray.prototype.set, whose call overhead dominates at that size.
 //
 // Stamp layout (when `stamp: true`), at the start of the L4 payload (byte STAMP_OFFSET_UDP = 42 for UDP,
 // STAMP_OFFSET_TCP = 54 for TCP, counted from the first byte of the Ethernet header):
@@ -16,7 +19,7 @@
 //                              `nowNs` of the next() call that produced it ('unlimited')
 // The stamp needs 16 payload bytes: with TCP that means frames of at least 70 bytes.
 import { TinyNfError } from '../../env/environment';
-import { WireInput } from '../wire';
+import { DirectInput } from '../wire';
 import { onesComplementFold, onesComplementSum, parseIpv4, parseMac } from './addresses';
 
 export type FlowField = 'srcIp' | 'dstIp' | 'srcPort' | 'dstPort' | 'srcMac';
@@ -76,6 +79,8 @@ export const LINE_RATE_BITS_PER_NS = 10;
 export const WIRE_OVERHEAD_BYTES = 24;
 /** Above this many template bytes, keep one header per flow and zero-fill the payload per frame. */
 const FULL_TEMPLATE_BUDGET = 64 * 1024 * 1024;
+/** Frames up to this length are stamped word by word (copyWords); longer ones with TypedArray.prototype.set. */
+export const WORD_COPY_MAX_BYTES = 128;
 
 const ETH_LEN = 14;
 const IP_LEN = 20;
@@ -130,7 +135,7 @@ class Xorshift32 {
   }
 }
 
-export class TrafficGenerator implements WireInput {
+export class TrafficGenerator implements DirectInput {
   /** The options as given (serialisable). */
   readonly options: GeneratorOptions;
   readonly flows: number;
@@ -152,11 +157,17 @@ export class TrafficGenerator implements WireInput {
   private readonly headerLength: number;
   private readonly isUdp: boolean;
   private readonly stamp: boolean;
+  /** nextAt's short path: the one frame length if it applies (see there), else 0; and that frame's bits on the wire. */
+  private readonly plainLength: number;
+  private readonly plainWireBits: number;
 
   // Full mode: templates[flow * sizes.length + sizeIndex] is the whole frame.
   // Header mode: templates[flow] is the header only; lengths and checksums are written per frame.
   private readonly fullTemplates: boolean;
   private readonly templates: Uint8Array[];
+  /** Full mode: each template as 32-bit words (templates start 4-byte aligned), for copyWords. */
+  private readonly templateWords: Int32Array[];
+
   /** Unfolded L4 checksum sum of each template with its checksum field zero (full mode: whole frame;
    *  header mode: pseudo-header without length + L4 header without length fields). */
   private readonly l4Sums: Float64Array;
@@ -234,8 +245,9 @@ export class TrafficGenerator implements WireInput {
     const flowHeaders = buildFlowHeaders(options, flows, this.isUdp);
     const templateBytes = flows * this.sizes.reduce((a, b) => a + b, 0);
     this.fullTemplates = templateBytes <= FULL_TEMPLATE_BUDGET;
+    this.templateWords = [];
     if (this.fullTemplates) {
-      const memory = new ArrayBuffer(templateBytes);
+      const memory = new ArrayBuffer(templateBytes + 3 * flows * this.sizes.length);
       this.templates = [];
       this.l4Sums = new Float64Array(flows * this.sizes.length);
       this.ipSums = new Float64Array(0);
@@ -243,7 +255,8 @@ export class TrafficGenerator implements WireInput {
       for (let f = 0; f < flows; f++) {
         for (let s = 0; s < this.sizes.length; s++) {
           const t = new Uint8Array(memory, at, this.sizes[s]);
-          at += this.sizes[s];
+          this.templateWords.push(new Int32Array(memory, at, this.sizes[s] >>> 2));
+          at += (this.sizes[s] + 3) & ~3;
           t.set(flowHeaders[f]);
           this.l4Sums[this.templates.length] = finishHeaders(t, this.sizes[s], this.isUdp);
           this.templates.push(t);
@@ -259,6 +272,9 @@ export class TrafficGenerator implements WireInput {
         this.l4Sums[f] = pseudoHeaderSum(h) + onesComplementSum(h, L4, this.headerLength);
       }
     }
+    const plain = this.fullTemplates && this.sizes.length === 1 && !this.stamp && !this.randomOrder && this.sizes[0] <= WORD_COPY_MAX_BYTES;
+    this.plainLength = plain ? this.sizes[0] : 0;
+    this.plainWireBits = (this.sizes[0] + WIRE_OVERHEAD_BYTES) * 8;
   }
 
   /** Frames produced so far. */
@@ -279,7 +295,28 @@ export class TrafficGenerator implements WireInput {
   }
 
   next(into: Uint8Array, nowNs: number): number {
-    return this.produce(into, nowNs);
+    return this.produce(into, null, 0, nowNs);
+  }
+
+  /**
+   * Like next(), writing the frame at byte `at` of `bytes` (a whole buffer; `words` is the same buffer as 32-bit
+   * words): the NIC's direct receive path (DirectInput in ../wire.ts), with no view per buffer.
+   */
+  nextAt(bytes: Uint8Array, words: Int32Array, at: number, nowNs: number): number {
+    if (this.plainLength === 0 || (at & 3) !== 0 || !(this.sentFrames < this.count) || this.startNs !== this.startNs) return this.produce(bytes, words, at, nowNs);
+    // The common case, in short: one frame size up to WORD_COPY_MAX_BYTES, whole templates, no stamp, flows in turn
+    const length = this.plainLength;
+    if (this.rateKind !== RATE_UNLIMITED && this.dueNs() > nowNs) return 0;
+    const flow = this.nextFlow;
+    this.nextFlow = flow + 1 === this.flows ? 0 : flow + 1;
+    copyWords(words, at >>> 2, this.templateWords[flow], length >>> 2);
+    if ((length & 3) !== 0) {
+      const template = this.templates[flow];
+      for (let k = length & ~3; k < length; k++) bytes[at + k] = template[k];
+    }
+    this.sentFrames++;
+    this.wireBits += this.plainWireBits;
+    return length;
   }
 
   /**
@@ -287,10 +324,11 @@ export class TrafficGenerator implements WireInput {
    * descriptor), so that dropping costs no copy. The frames that follow are the same as after next().
    */
   skip(nowNs: number): number {
-    return this.produce(null, nowNs);
+    return this.produce(null, null, 0, nowNs);
   }
 
-  private produce(into: Uint8Array | null, nowNs: number): number {
+  /** The next frame due at `nowNs`, written at byte `at` of `into` (nowhere if null); its length, or 0. */
+  private produce(into: Uint8Array | null, words: Int32Array | null, at: number, nowNs: number): number {
     if (this.sentFrames >= this.count) return 0;
     if (this.startNs !== this.startNs) this.startNs = nowNs; // NaN: the first call starts the clock
     let timeNs = nowNs;
@@ -322,13 +360,19 @@ export class TrafficGenerator implements WireInput {
     let l4Sum: number;
     if (this.fullTemplates) {
       const t = flow * nSizes + sizeIndex;
-      into.set(this.templates[t]);
+      const template = this.templates[t];
+      if (words !== null && length <= WORD_COPY_MAX_BYTES && (at & 3) === 0) {
+        copyWords(words, at >>> 2, this.templateWords[t], length >>> 2);
+        if ((length & 3) !== 0) for (let k = length & ~3; k < length; k++) into[at + k] = template[k];
+      } else {
+        into.set(template, at);
+      }
       l4Sum = this.l4Sums[t];
     } else {
-      l4Sum = this.writeFromHeader(into, flow, length);
+      l4Sum = this.writeFromHeader(into, at, flow, length);
     }
     if (this.stamp) {
-      this.writeStamp(into, this.sentFrames, timeNs, l4Sum);
+      this.writeStamp(into, at, this.sentFrames, timeNs, l4Sum);
     }
 
     this.sentFrames++;
@@ -342,32 +386,32 @@ export class TrafficGenerator implements WireInput {
     return this.startNs;
   }
 
-  /** Header mode: header, zero payload, lengths and IPv4 checksum; returns the L4 sum without stamp. */
-  private writeFromHeader(into: Uint8Array, flow: number, length: number): number {
-    into.set(this.templates[flow]);
-    into.fill(0, this.headerLength, length);
+  /** Header mode: header, zero payload, lengths and IPv4 checksum at byte `o`; returns the L4 sum without stamp. */
+  private writeFromHeader(into: Uint8Array, o: number, flow: number, length: number): number {
+    into.set(this.templates[flow], o);
+    into.fill(0, o + this.headerLength, o + length);
     const ipLength = length - ETH_LEN;
     const l4Length = ipLength - IP_LEN;
-    into[L3 + 2] = ipLength >>> 8;
-    into[L3 + 3] = ipLength & 0xff;
+    into[o + L3 + 2] = ipLength >>> 8;
+    into[o + L3 + 3] = ipLength & 0xff;
     const ipChecksum = ~onesComplementFold(this.ipSums[flow] + ipLength) & 0xffff;
-    into[L3 + 10] = ipChecksum >>> 8;
-    into[L3 + 11] = ipChecksum & 0xff;
+    into[o + L3 + 10] = ipChecksum >>> 8;
+    into[o + L3 + 11] = ipChecksum & 0xff;
     let l4Sum = this.l4Sums[flow] + l4Length; // the pseudo-header's length
     if (this.isUdp) {
-      into[L4 + 4] = l4Length >>> 8;
-      into[L4 + 5] = l4Length & 0xff;
+      into[o + L4 + 4] = l4Length >>> 8;
+      into[o + L4 + 5] = l4Length & 0xff;
       l4Sum += l4Length; // the UDP header's own length field
     }
-    writeL4Checksum(into, this.isUdp, l4Sum);
+    writeL4Checksum(into, o, this.isUdp, l4Sum);
     return l4Sum;
   }
 
-  private writeStamp(into: Uint8Array, seq: number, timeNs: number, l4Sum: number): void {
+  private writeStamp(into: Uint8Array, o: number, seq: number, timeNs: number, l4Sum: number): void {
     this.scratch[0] = seq;
     this.scratch[1] = timeNs;
     const bytes = this.scratchBytes;
-    const at = this.stampOffset;
+    const at = o + this.stampOffset;
     let sum = l4Sum;
     for (let i = 0; i < STAMP_BYTES; i += 2) {
       const hi = bytes[i];
@@ -376,15 +420,56 @@ export class TrafficGenerator implements WireInput {
       into[at + i + 1] = lo;
       sum += (hi << 8) | lo;
     }
-    writeL4Checksum(into, this.isUdp, sum);
+    writeL4Checksum(into, o, this.isUdp, sum);
   }
 }
 
-function writeL4Checksum(frame: Uint8Array, isUdp: boolean, sum: number): void {
+/**
+ * Copy `n` words of `from` to `to` at word `at`. Straight-line stores, 8, then 4, 2 and 1 at a time: a plain
+ * loop over typed arrays costs V8 several times more per word here (its bounds and length checks are not hoisted
+ * out of short loops over a SharedArrayBuffer).
+ */
+function copyWords(to: Int32Array, at: number, from: Int32Array, n: number): void {
+  let o = at;
+  let j = 0;
+  let left = n;
+  while (left >= 8) {
+    to[o] = from[j];
+    to[o + 1] = from[j + 1];
+    to[o + 2] = from[j + 2];
+    to[o + 3] = from[j + 3];
+    to[o + 4] = from[j + 4];
+    to[o + 5] = from[j + 5];
+    to[o + 6] = from[j + 6];
+    to[o + 7] = from[j + 7];
+    o += 8;
+    j += 8;
+    left -= 8;
+  }
+  if (left >= 4) {
+    to[o] = from[j];
+    to[o + 1] = from[j + 1];
+    to[o + 2] = from[j + 2];
+    to[o + 3] = from[j + 3];
+    o += 4;
+    j += 4;
+    left -= 4;
+  }
+  if (left >= 2) {
+    to[o] = from[j];
+    to[o + 1] = from[j + 1];
+    o += 2;
+    j += 2;
+    left -= 2;
+  }
+  if (left !== 0) to[o] = from[j];
+}
+
+function writeL4Checksum(frame: Uint8Array, o: number, isUdp: boolean, sum: number): void {
   let checksum = ~onesComplementFold(sum) & 0xffff;
   // RFC 768: a computed UDP checksum of zero is transmitted as all ones (zero means "no checksum").
   if (isUdp && checksum === 0) checksum = 0xffff;
-  const at = isUdp ? L4 + 6 : L4 + 16;
+  const at = o + (isUdp ? L4 + 6 : L4 + 16);
   frame[at] = checksum >>> 8;
   frame[at + 1] = checksum & 0xff;
 }
@@ -412,7 +497,7 @@ function finishHeaders(t: Uint8Array, length: number, isUdp: boolean): number {
     t[L4 + 5] = l4Length & 0xff;
   }
   const sum = pseudoHeaderSum(t) + l4Length + onesComplementSum(t, L4, length);
-  writeL4Checksum(t, isUdp, sum);
+  writeL4Checksum(t, 0, isUdp, sum);
   return sum;
 }
 
