@@ -108,6 +108,11 @@ export function receiveDirect(nic: SimNic, q: RxQueueState, input: DirectInput, 
   const lastPoll = nic.lastPollNs;
   let wireFree = nic.rxWireFreeNs;
   let head = q.head;
+  // (read after any bufferAt miss too: latch() replaces these arrays only when the queue is enabled again)
+  const slotAtPhys = q.slotAtPhys;
+  const slotRoom = q.slotRoom;
+  const slotAt = q.slotAt;
+  const slotRegions = q.slotRegions;
   let frames = 0;
   let bytes = 0;
   let dry = false;
@@ -116,9 +121,18 @@ export function receiveDirect(nic: SimNic, q: RxQueueState, input: DirectInput, 
     const w0 = ring[d];
     const w1 = ring[d + 1];
     if (w0 !== snap[d] || w1 !== snap[d + 1] || ring[d + 2] !== snap[d + 2] || ring[d + 3] !== snap[d + 3]) break;
-    const at = q.bufferAt(head, w0 + w1 * 4294967296, max, memory);
-    if (at < 0) break;
-    const region = q.atRegion as MemoryRegion;
+    const phys = w0 + w1 * 4294967296;
+    // RingState.bufferAt's cache hit, inlined (a ring's buffers stay in place: the usual case)
+    let at: number;
+    let region: MemoryRegion;
+    if (slotAtPhys[head] === phys && slotRoom[head] >= max) {
+      at = slotAt[head];
+      region = slotRegions[head];
+    } else {
+      at = q.bufferAt(head, phys, max, memory);
+      if (at < 0) break;
+      region = q.atRegion as MemoryRegion;
+    }
     const length = input.nextAt(region.bytes, region.words, at, nowNs);
     if (length === 0) {
       dry = true;
