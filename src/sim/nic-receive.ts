@@ -120,6 +120,7 @@ export function receiveDirect(nic: SimNic, q: RxQueueState, input: DirectInput, 
     const d = head * 4;
     const w0 = ring[d];
     const w1 = ring[d + 1];
+    // RingState.unchanged and (below) writeBackRx, written out: calling them here measured 0.87x (one compare run)
     if (w0 !== snap[d] || w1 !== snap[d + 1] || ring[d + 2] !== snap[d + 2] || ring[d + 3] !== snap[d + 3]) break;
     const phys = w0 + w1 * 4294967296;
     // RingState.bufferAt's cache hit, inlined (a ring's buffers stay in place: the usual case)

@@ -309,11 +309,7 @@ export class TrafficGenerator implements DirectInput {
     if (this.rateKind !== RATE_UNLIMITED && this.dueNs() > nowNs) return 0;
     const flow = this.nextFlow;
     this.nextFlow = flow + 1 === this.flows ? 0 : flow + 1;
-    copyWords(words, at >>> 2, this.templateWords[flow], length >>> 2);
-    if ((length & 3) !== 0) {
-      const template = this.templates[flow];
-      for (let k = length & ~3; k < length; k++) bytes[at + k] = template[k];
-    }
+    this.stampWords(bytes, words, at, flow, length);
     this.sentFrames++;
     this.wireBits += this.plainWireBits;
     return length;
@@ -360,12 +356,10 @@ export class TrafficGenerator implements DirectInput {
     let l4Sum: number;
     if (this.fullTemplates) {
       const t = flow * nSizes + sizeIndex;
-      const template = this.templates[t];
       if (words !== null && length <= WORD_COPY_MAX_BYTES && (at & 3) === 0) {
-        copyWords(words, at >>> 2, this.templateWords[t], length >>> 2);
-        if ((length & 3) !== 0) for (let k = length & ~3; k < length; k++) into[at + k] = template[k];
+        this.stampWords(into, words, at, t, length);
       } else {
-        into.set(template, at);
+        into.set(this.templates[t], at);
       }
       l4Sum = this.l4Sums[t];
     } else {
@@ -378,6 +372,15 @@ export class TrafficGenerator implements DirectInput {
     this.sentFrames++;
     this.wireBits += (length + WIRE_OVERHEAD_BYTES) * 8;
     return length;
+  }
+
+  /** Full mode: template t (`length` bytes) at byte `at` (a multiple of 4) of `bytes`, `words` the same buffer. */
+  private stampWords(bytes: Uint8Array, words: Int32Array, at: number, t: number, length: number): void {
+    copyWords(words, at >>> 2, this.templateWords[t], length >>> 2);
+    if ((length & 3) !== 0) {
+      const template = this.templates[t];
+      for (let k = length & ~3; k < length; k++) bytes[at + k] = template[k];
+    }
   }
 
   private dueNs(): number {
