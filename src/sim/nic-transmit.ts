@@ -10,13 +10,13 @@ import type { SimNic } from './nic';
 
 export function transmit(nic: SimNic, nowNs: number): boolean {
   const active = nic.activeTx;
-  if (active.length === 0 || !nic.transmitEnable || nic.masterDisabled) return false;
   let busy = false;
+  const on = nic.transmitEnable && !nic.masterDisabled;
   for (let k = 0; k < active.length; k++) {
     const q = active[k];
-    if (q.head === q.tail) continue;
-    if (!nic.busMasterOk(nowNs, 'TX', q.index)) continue;
-    if (transmitQueue(nic, q, nowNs)) busy = true;
+    if (on && q.head !== q.tail && nic.busMasterOk(nowNs, 'TX', q.index) && transmitQueue(nic, q, nowNs)) busy = true;
+    // the descriptors handed over at this poll and not used by it are fetched now (RingState.unfetched)
+    q.fetchPending();
   }
   return busy;
 }
@@ -36,6 +36,10 @@ export function transmitQueue(nic: SimNic, q: TxQueueState, nowNs: number): bool
   let frames = 0;
   let bytes = 0;
   let head = start;
+  // Descriptors from fetchFrom on were handed over at this poll and are fetched as they are read here: no snapshot
+  // to compare with, and the snapshot records what was used (the tail-lap check compares with it)
+  const fetchAt = q.unfetched !== 0 ? q.fetchFrom : -1;
+  let fetching = false;
   while (head !== tail) {
     // Pacing: the wire is busy until wireFreeNs; a frame cannot leave before the previous poll
     let departure = nowNs;
@@ -48,7 +52,15 @@ export function transmitQueue(nic: SimNic, q: TxQueueState, nowNs: number): bool
     const w0 = ring[d];
     const w1 = ring[d + 1];
     const w2 = ring[d + 2];
-    if (w0 !== snap[d] || w1 !== snap[d + 1] || w2 !== snap[d + 2] || ring[d + 3] !== snap[d + 3]) nic.reportModified(q, 'TX', i, nowNs);
+    if (i === fetchAt) fetching = true;
+    if (fetching) {
+      snap[d] = w0;
+      snap[d + 1] = w1;
+      snap[d + 2] = w2;
+      snap[d + 3] = ring[d + 3];
+    } else if (w0 !== snap[d] || w1 !== snap[d + 1] || w2 !== snap[d + 2] || ring[d + 3] !== snap[d + 3]) {
+      nic.reportModified(q, 'TX', i, nowNs);
+    }
     let length = w2 & R.TX_W2_LENGTH_MASK;
     if ((w2 & R.TX_CMD_DEXT) !== 0 && ((w2 & R.TX_ADV_DTYP_MASK) >>> R.TX_ADV_DTYP_SHIFT) !== R.TX_ADV_DTYP_DATA) {
       length = 0; // Section 7.2.3.2.3 advanced context descriptor: no data (offloads are not modelled)
@@ -99,6 +111,7 @@ export function transmitQueue(nic: SimNic, q: TxQueueState, nowNs: number): bool
     }
   }
   q.head = head;
+  if (fetching) q.fetchFrom = head;
   if (frames !== 0) {
     nic.stats.txPackets += frames;
     nic.stats.txBytes += bytes;

@@ -706,6 +706,7 @@ export class SimNic {
     // Q16/U7: ixy writes RDH right after enabling; accept it as the new head
     this.checker.warning(nowNs, 'head-written-while-enabled', `${name}(${q.index})`, `written ${value} while the queue is enabled`);
     q.head = value % q.size;
+    q.unfetched = 0;
     if (q.tail !== q.head) q.snapshotRange(q.head, q.tail);
   }
 
@@ -719,7 +720,7 @@ export class SimNic {
         return;
       }
     }
-    this.moveTail(q, value, nowNs, 'RDT', 'rx-tail-out-of-ring', 'rx-tail-backwards');
+    this.moveTail(q, value, nowNs, 'RDT', 'rx-tail-out-of-ring', 'rx-tail-backwards', false);
   }
 
   // ------------------------------------------------------------------ transmit queue registers
@@ -792,7 +793,9 @@ export class SimNic {
         return;
       }
     }
-    this.moveTail(q, value, nowNs, 'TDT', 'tx-tail-out-of-ring', 'tx-tail-backwards');
+    // Transmit descriptors are fetched by the DMA work of this poll (transmitQueue, RingState.unfetched): a queue
+    // that transmits at once reads each descriptor once instead of snapshotting it here and comparing it there
+    this.moveTail(q, value, nowNs, 'TDT', 'tx-tail-out-of-ring', 'tx-tail-backwards', true);
     q.lapSince = -1;
   }
 
@@ -844,8 +847,10 @@ export class SimNic {
   /**
    * A tail write on an enabled queue: Sections 7.1.9 / 7.2.3.3 — the NIC owns [head, tail); software may only give
    * it more descriptors (move the tail forward, at most to one before the head: tail == head means "none").
+   * The descriptors handed over are fetched (snapshotted, to detect software modifying them while the NIC owns them)
+   * now, or with `deferFetch` by this poll's DMA work (RingState.unfetched).
    */
-  moveTail(q: RingState, value: number, nowNs: number, name: string, outRule: 'rx-tail-out-of-ring' | 'tx-tail-out-of-ring', backRule: 'rx-tail-backwards' | 'tx-tail-backwards'): void {
+  moveTail(q: RingState, value: number, nowNs: number, name: string, outRule: 'rx-tail-out-of-ring' | 'tx-tail-out-of-ring', backRule: 'rx-tail-backwards' | 'tx-tail-backwards', deferFetch: boolean): void {
     const size = q.size;
     // (the register's name is only built for a report: a tail moves at every poll of the data path)
     if (value >= size) {
@@ -860,7 +865,12 @@ export class SimNic {
     if (given > free) {
       this.checker.violation(nowNs, backRule, `${name}(${q.index})`, `${name} moved ${q.tail} -> ${value} with head ${q.head}: takes back descriptors the NIC owns`);
       q.tail = value;
+      q.unfetched = 0;
       q.snapshotRange(q.head, value);
+      return;
+    }
+    if (deferFetch) {
+      q.deferFetch(value);
       return;
     }
     q.snapshotRange(q.tail, value);

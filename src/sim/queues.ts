@@ -36,6 +36,14 @@ export class RingState {
   slotRegions: MemoryRegion[] = [];
   /** The region of the last successful bufferAt. */
   atRegion: MemoryRegion | null = null;
+  /**
+   * Descriptors handed over whose fetch is deferred to the poll's DMA work (a transmit queue's, moveTail): the
+   * `unfetched` descriptors from `fetchFrom` up to the tail have no snapshot yet. The DMA work of the same poll uses
+   * them as it reads them (that read is the fetch: nothing else runs between a poll's observation and its work)
+   * and fetches the rest (fetchPending). 0 outside a poll.
+   */
+  fetchFrom = 0;
+  unfetched = 0;
 
   constructor(
     readonly index: number,
@@ -55,6 +63,21 @@ export class RingState {
     this.slotAt = new Float64Array(size);
     this.slotRoom = new Float64Array(size);
     this.slotRegions = new Array<MemoryRegion>(size).fill(region);
+    this.unfetched = 0;
+  }
+
+  /** Hand over descriptors up to `to` (the new tail) with their fetch deferred (see `unfetched`). */
+  deferFetch(to: number): void {
+    if (this.unfetched === 0) this.fetchFrom = this.tail;
+    this.unfetched += (to - this.tail + this.size) % this.size;
+    this.tail = to;
+  }
+
+  /** Fetch (snapshot) the descriptors whose fetch was deferred and that are still owned: [fetchFrom, tail). */
+  fetchPending(): void {
+    if (this.unfetched === 0) return;
+    this.unfetched = 0;
+    this.snapshotRange(this.fetchFrom, this.tail);
   }
 
   /**
@@ -121,6 +144,7 @@ export class RingState {
 
   disable(): void {
     this.enabled = false;
+    this.unfetched = 0;
     this.ring = EMPTY;
     this.size = 0;
   }
