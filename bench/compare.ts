@@ -6,7 +6,11 @@
 //   node dist/bench/compare.js --ref REV [--what simulator|driver] [--nf nop] [--model restricted] [--duration 1] [--rounds 3] [--json]
 //
 //   --what simulator  the in-memory NIC's ns per forwarded frame (bench/simulator.ts; THIS checkout's harness is
-//                     compiled into the old tree too, so only the simulator differs)
+//                     compiled into the old tree too, so only the simulator differs). Both builds run in ONE process
+//                     per round, 25 ms windows alternated between them (--pair): this host has slow and fast spells
+//                     that make whole processes 1.5-2x slower, which alternating processes could not pair away.
+//                     before/after: median windows; speedup: the median of the paired window ratios (median of
+//                     the rounds)
 //   --what driver     the driver's ns per packet on the inline capacity rig (bench/capacity.ts; each tree's own)
 //
 // This replaces the frozen copies of old driver files bench/baseline/ used to keep: any commit can be the "before".
@@ -74,7 +78,7 @@ export interface CompareRow {
   ref: string;
   before: number;
   after: number;
-  /** before / after: > 1 is faster now. */
+  /** before / after (simulator: the median of paired window ratios): > 1 is faster now. */
   speedup: number;
   unit: string;
 }
@@ -108,15 +112,26 @@ async function main(): Promise<void> {
   try {
     const before: number[] = [];
     const after: number[] = [];
+    const speedups: number[] = [];
     for (let r = 0; r < rounds; r++) {
-      before.push((await measure(old, script, args))[key]);
-      after.push((await measure(ROOT, script, args))[key]);
-      process.stderr.write(`round ${r + 1}: before ${before[r].toFixed(1)}, after ${after[r].toFixed(1)} ${unit}\n`);
+      if (what === 'simulator') {
+        // both builds in one process, windows alternated (bench/simulator.ts pairSimulator)
+        const m = await measure(ROOT, script, ['--pair', old, duration]);
+        before.push(m.before);
+        after.push(m.after);
+        speedups.push(m.speedup);
+      } else {
+        before.push((await measure(old, script, args))[key]);
+        after.push((await measure(ROOT, script, args))[key]);
+        speedups.push(before[r] / after[r]);
+      }
+      process.stderr.write(`round ${r + 1}: before ${before[r].toFixed(1)}, after ${after[r].toFixed(1)} ${unit} (${speedups[r].toFixed(3)}x)\n`);
     }
     const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const b = median(before);
     const a = median(after);
-    const row: CompareRow = { what, ref, before: Math.round(b * 10) / 10, after: Math.round(a * 10) / 10, speedup: Math.round((b / a) * 100) / 100, unit };
+    const speedup = what === 'simulator' ? median(speedups) : b / a;
+    const row: CompareRow = { what, ref, before: Math.round(b * 10) / 10, after: Math.round(a * 10) / 10, speedup: Math.round(speedup * 1000) / 1000, unit };
     if (process.argv.includes('--json')) process.stdout.write(JSON.stringify(row) + '\n');
     else process.stdout.write(`${what} vs ${ref}: before ${row.before}, after ${row.after} ${unit}: ${row.speedup}x\n`);
   } finally {

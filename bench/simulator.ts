@@ -13,6 +13,8 @@
 // The issue's target: 2 x 14.88 Mpps, i.e. ns_per_frame <= 33.6 with 2 ports.
 //   node dist/bench/simulator.js [--duration S] [--json]          one measurement
 //   node dist/bench/simulator.js --child DURATION                 (bench/compare.ts) prints {nsPerFrame, frames}
+//   node dist/bench/simulator.js --pair OTHER_ROOT DURATION       (bench/compare.ts) prints {before, after, speedup}
+import * as path from 'path';
 import { SimulatedEnvironment } from '../src/env/simulated';
 import { DriverPorts as Ports } from '../src/app/driver-ports';
 import { NETWORK_FUNCTIONS } from '../src/nf';
@@ -51,7 +53,15 @@ const pollAll: PollAll =
     return busy;
   });
 
-export function measureSimulator(durationS: number, warmupS = 0.3): { nsPerFrame: number; frames: number } {
+/** One measurement rig: two simulated ports forwarded by the restricted nop driver (see the top of this file). */
+export interface SimulatorRig {
+  /** Run for about `ms` of real time; the simulator's time (ns) and the frames forwarded meanwhile. */
+  window(ms: number): { simNs: number; frames: number };
+  /** Throws if the NICs reported any data-sheet violation. */
+  checkViolations(): void;
+}
+
+export function simulatorRig(): SimulatorRig {
   const machine = new SimMachine({ ports: 2 });
   const env = new SimulatedEnvironment(machine);
   const ports = new Ports(env, machine.addresses, 'restricted');
@@ -64,15 +74,10 @@ export function measureSimulator(durationS: number, warmupS = 0.3): { nsPerFrame
     machine.setTxPacing(p, 'unlimited');
     nics[p].attachInput(createInput({ kind: 'generator', ...generatorFor('nop', p, 1, 'line-rate'), startNs: now }));
   }
-  // The best of WINDOWS_PER_S windows a second: on a shared machine the thread loses the CPU now and then, and a
-  // window in which it did measures the other processes; the best window is the simulator's own cost.
-  const run = (seconds: number): { nsPerFrame: number; frames: number } => {
-    const tx = (): number => nics[0].stats.txPackets + nics[1].stats.txPackets;
-    const tx0 = tx();
-    let best = Infinity;
-    const end = nowNs() + seconds * 1e9;
-    for (;;) {
-      const windowEnd = Math.min(end, nowNs() + 1e9 / WINDOWS_PER_S);
+  const tx = (): number => nics[0].stats.txPackets + nics[1].stats.txPackets;
+  return {
+    window(ms: number): { simNs: number; frames: number } {
+      const windowEnd = nowNs() + ms * 1e6;
       const w0 = tx();
       let simNs = 0;
       for (let round = 0; ; round++) {
@@ -84,17 +89,67 @@ export function measureSimulator(durationS: number, warmupS = 0.3): { nsPerFrame
         for (let i = 0; i < forwarders.length; i++) forwarders[i]?.poll(handlers[i]!);
         if ((round & 63) === 0 && nowNs() >= windowEnd) break;
       }
-      const frames = tx() - w0;
-      if (frames > 0 && simNs / frames < best) best = simNs / frames;
-      if (nowNs() >= end) break;
-    }
-    return { nsPerFrame: best === Infinity ? 0 : best, frames: tx() - tx0 };
+      return { simNs, frames: tx() - w0 };
+    },
+    checkViolations(): void {
+      const violations = machine.violations;
+      if (violations.length > 0) throw new Error(`simulator bench: ${violations.length} violations, first: ${violations[0].rule} ${violations[0].detail}`);
+    },
+  };
+}
+
+export function measureSimulator(durationS: number, warmupS = 0.3): { nsPerFrame: number; frames: number } {
+  const rig = simulatorRig();
+  // The best of WINDOWS_PER_S windows a second: on a shared machine the thread loses the CPU now and then, and a
+  // window in which it did measures the other processes; the best window is the simulator's own cost.
+  const run = (seconds: number): { nsPerFrame: number; frames: number } => {
+    let best = Infinity;
+    let frames = 0;
+    const end = nowNs() + seconds * 1e9;
+    do {
+      const w = rig.window(1000 / WINDOWS_PER_S);
+      frames += w.frames;
+      if (w.frames > 0 && w.simNs / w.frames < best) best = w.simNs / w.frames;
+    } while (nowNs() < end);
+    return { nsPerFrame: best === Infinity ? 0 : best, frames };
   };
   run(warmupS);
   const r = run(durationS);
-  const violations = machine.violations;
-  if (violations.length > 0) throw new Error(`simulator bench: ${violations.length} violations, first: ${violations[0].rule} ${violations[0].detail}`);
+  rig.checkViolations();
   return r;
+}
+
+/**
+ * Before/after in ONE process (bench/compare.ts): a rig of this build and one of the build in `otherRoot` (a
+ * checkout with its own dist/, this file compiled into it), windows alternated between them, so that the host's
+ * slow and fast spells (another VM on the same core, which make whole processes 1.5-2x slower here) hit both
+ * alike. Reports each build's median window and the median of the paired ratios (other / this: > 1 is faster here).
+ */
+export function pairSimulator(otherRoot: string, durationS: number): { before: number; after: number; speedup: number } {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const other = require(path.join(otherRoot, 'dist', 'bench', 'simulator.js')) as { simulatorRig: () => SimulatorRig };
+  const rigs = [other.simulatorRig(), simulatorRig()];
+  const ms = 1000 / WINDOWS_PER_S / 2;
+  for (let k = 0; k < 6; k++) for (const rig of rigs) rig.window(ms); // warm-up of both
+  const before: number[] = [];
+  const after: number[] = [];
+  const ratios: number[] = [];
+  const end = nowNs() + durationS * 1e9;
+  do {
+    const b = rigs[0].window(ms);
+    const a = rigs[1].window(ms);
+    if (b.frames === 0 || a.frames === 0) continue;
+    before.push(b.simNs / b.frames);
+    after.push(a.simNs / a.frames);
+    ratios.push(b.simNs / b.frames / (a.simNs / a.frames));
+  } while (nowNs() < end);
+  for (const rig of rigs) rig.checkViolations();
+  return { before: median(before), after: median(after), speedup: median(ratios) };
+}
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return 0;
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 }
 
 export function simulatorRow(durationS: number): SimulatorRow {
@@ -110,6 +165,11 @@ export function simulatorRow(durationS: number): SimulatorRow {
 }
 
 function main(): void {
+  const pair = process.argv.indexOf('--pair');
+  if (pair >= 0) {
+    process.stdout.write(JSON.stringify(pairSimulator(process.argv[pair + 1], Number(process.argv[pair + 2] ?? '2'))) + '\n');
+    return;
+  }
   const child = process.argv.indexOf('--child');
   if (child >= 0) {
     process.stdout.write(JSON.stringify(measureSimulator(Number(process.argv[child + 1] ?? '1'))) + '\n');
