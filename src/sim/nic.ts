@@ -794,7 +794,10 @@ export class SimNic {
       }
     }
     // Transmit descriptors are fetched by the DMA work of this poll (transmitQueue, RingState.unfetched): a queue
-    // that transmits at once reads each descriptor once instead of snapshotting it here and comparing it there
+    // that transmits at once reads each descriptor once instead of snapshotting it here and comparing it there.
+    // INTERPRETATION (Section 7.2.3.4, transmit descriptor fetching): the NIC fetches descriptors some time after
+    // the tail write, and a change software makes before the fetch is simply what it fetches; the observation and
+    // the DMA work of one poll are that "some time" (nothing else runs between them in a poll).
     this.moveTail(q, value, nowNs, 'TDT', 'tx-tail-out-of-ring', 'tx-tail-backwards', true);
     q.lapSince = -1;
   }

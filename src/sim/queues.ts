@@ -1,6 +1,7 @@
 // Per-queue state of the simulated 82599: what the NIC latched when the queue was enabled (ring location and size,
 // translated once into a typed-array view), its head and tail, and a snapshot of every descriptor it owns
-// (taken when the tail handed it over) so that software modifying an owned descriptor is detected.
+// (taken when the poll that saw the tail hand it over fetched it: at once, or by that poll's DMA work for a
+// transmit queue, see `unfetched`) so that software modifying an owned descriptor is detected.
 import type { MemoryRegion, PhysicalMemory } from './memory';
 
 export const DESCRIPTOR_BYTES = 16;
