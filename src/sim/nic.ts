@@ -797,7 +797,7 @@ export class SimNic {
     // that transmits at once reads each descriptor once instead of snapshotting it here and comparing it there.
     // INTERPRETATION (Section 7.2.3.4, transmit descriptor fetching): the NIC fetches descriptors some time after
     // the tail write, and a change software makes before the fetch is simply what it fetches; the observation and
-    // the DMA work of one poll are that "some time" (nothing else runs between them in a poll).
+    // the DMA work of one poll are that "some time" (the NIC does nothing else between them).
     this.moveTail(q, value, nowNs, 'TDT', 'tx-tail-out-of-ring', 'tx-tail-backwards', true);
     q.lapSince = -1;
   }

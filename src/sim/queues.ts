@@ -40,7 +40,7 @@ export class RingState {
   /**
    * Descriptors handed over whose fetch is deferred to the poll's DMA work (a transmit queue's, moveTail): the
    * `unfetched` descriptors from `fetchFrom` up to the tail have no snapshot yet. The DMA work of the same poll uses
-   * them as it reads them (that read is the fetch: nothing else runs between a poll's observation and its work)
+   * them as it reads them (that read is the fetch: the NIC does nothing else between a poll's observation and work)
    * and fetches the rest (fetchPending). 0 outside a poll.
    */
   fetchFrom = 0;
