@@ -5,6 +5,8 @@
 // Inline time: advanceNs(ns) first polls every NIC fully at the current time (noticing what the driver wrote since
 // the last poll), then advances in steps of `stepNs` (growing up to `maxIdleStepNs` while nothing happens), running
 // the data path at each step (a full register scan every 64 steps, in case a wire callback or another thread wrote).
+import { sharedMemory } from './wasm/api';
+import { ENGINE_AREA_BYTES } from './wasm/rx-engine';
 import { DmaMemory, PciAddress, TinyNfError } from '../env/environment';
 import type { Violation } from './checker';
 import { DEFAULT_DMA_BYTES, DEFAULT_PHYS_BASE, PhysicalMemory, alignUp } from './memory';
@@ -25,6 +27,11 @@ export interface SimMachineOptions {
   stepNs?: number;
   /** Largest step while the NICs are idle (default 100 us). */
   maxIdleStepNs?: number;
+  /**
+   * Receive a generator's frames with the WebAssembly receive engine (default true; nic-rx-engine.ts). false: the
+   * JavaScript path only (the same bytes, descriptors and counters, slower): for comparisons.
+   */
+  rxEngine?: boolean;
 }
 
 /** The PCI address of port i: functions 0..7 of device 0, then of the next devices, on bus 0x5e. */
@@ -66,8 +73,13 @@ export class SimMachine {
     // reach, so copies between it and DMA memory are memmoves inside one buffer.
     const reserved = alignUp(ports * 2 * STAGING_BYTES, 4096);
     if (!Number.isInteger(dmaBytes) || dmaBytes < reserved + 4096) throw new TinyNfError(`dmaBytes must be at least ${reserved + 4096}`);
-    const window = new SharedArrayBuffer(alignUp(dmaBytes, 4096) + reserved);
-    this.memory = new PhysicalMemory(window, options.physBase ?? DEFAULT_PHYS_BASE, reserved);
+    // The window is a shared WebAssembly.Memory (a SharedArrayBuffer to everything else), so that each port's
+    // receive engine (nic-rx-engine.ts) works on it; the engines' areas follow what allocateDma hands out.
+    const allocationEnd = alignUp(dmaBytes, 4096) + reserved;
+    const wasmMemory = sharedMemory(allocationEnd + ports * ENGINE_AREA_BYTES);
+    const window = wasmMemory.buffer;
+    const physBase = options.physBase ?? DEFAULT_PHYS_BASE;
+    this.memory = new PhysicalMemory(window, physBase, reserved, allocationEnd);
     this.stepNs = options.stepNs ?? 1000;
     this.maxIdleStepNs = Math.max(this.stepNs, options.maxIdleStepNs ?? 100_000);
     if (!(this.stepNs > 0)) throw new TinyNfError('stepNs must be positive');
@@ -83,6 +95,7 @@ export class SimMachine {
         strict: options.strict ?? false,
         bar0Phys: 0xf000_0000 + i * 0x100000,
         staging: { buffer: window, rxOffset: i * 2 * STAGING_BYTES, txOffset: i * 2 * STAGING_BYTES + STAGING_BYTES },
+        engine: options.rxEngine === false ? undefined : { memory: wasmMemory, offset: allocationEnd + i * ENGINE_AREA_BYTES, windowPhys: physBase, dmaEnd: allocationEnd },
         sameIntervalStrict: true,
       });
       this.addresses.push(address);

@@ -40,17 +40,22 @@ export class PhysicalMemory {
   private last = 0;
   private allocated: number;
 
-  /** `reserved` bytes at the start of the window are kept out of allocateDma (the simulator's staging area). */
+  /**
+   * `reserved` bytes at the start of the window are kept out of allocateDma (the simulator's staging area), and so
+   * is everything from `allocationEnd` on (the receive engines' areas, wasm/rx-engine.ts).
+   */
   constructor(
     readonly window: SharedArrayBuffer,
     readonly windowPhys: number = DEFAULT_PHYS_BASE,
     readonly reserved = 0,
+    readonly allocationEnd = window.byteLength,
   ) {
     if (windowPhys % DMA_ALIGNMENT !== 0 || windowPhys < 0 || windowPhys + window.byteLength > Number.MAX_SAFE_INTEGER) {
       throw new TinyNfError(`DMA window physical base 0x${windowPhys.toString(16)} must be 4 KiB aligned and below 2^53`);
     }
     this.allocated = alignUp(reserved, DMA_ALIGNMENT);
-    this.addRegion(windowPhys, window, 0, window.byteLength);
+    // (the receive engines' areas past allocationEnd are the NICs' own memory: not reachable by DMA)
+    this.addRegion(windowPhys, window, 0, allocationEnd);
   }
 
   /** Byte views of DMA memory by physical address (viewAt): a hash table of VIEW_CACHE_SIZE entries, tag = phys. */
@@ -110,9 +115,9 @@ export class PhysicalMemory {
     if (!Number.isInteger(bytes) || bytes <= 0) throw new TinyNfError(`DMA allocation of ${bytes} bytes refused`);
     const start = this.allocated;
     const end = alignUp(start + bytes, DMA_ALIGNMENT);
-    if (end > this.window.byteLength) {
+    if (end > this.allocationEnd) {
       throw new TinyNfError(
-        `simulated DMA memory exhausted: ${bytes} bytes asked, ${this.window.byteLength - start} left of ${this.window.byteLength} (use a larger dmaBytes)`,
+        `simulated DMA memory exhausted: ${bytes} bytes asked, ${this.allocationEnd - start} left of ${this.allocationEnd} (use a larger dmaBytes)`,
       );
     }
     this.allocated = end;

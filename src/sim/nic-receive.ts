@@ -7,7 +7,7 @@ import type { RxQueueState } from './queues';
 import type { DirectInput } from './wire';
 import * as R from './registers';
 import { STANDARD_MAX_FRAME_WITH_FCS } from './registers';
-import { FCS_BYTES, MAX_FRAME_BYTES, MIN_FRAME_BYTES, RX_BURST, WIRE_OVERHEAD_BYTES } from './nic-constants';
+import { FCS_BYTES, MAX_FRAME_BYTES, MIN_FRAME_BYTES, RX_BURST, frameWireNs } from './nic-constants';
 import { hex } from './nic-watch';
 import { countInRegister } from './nic-statistics';
 import type { SimNic } from './nic';
@@ -48,6 +48,15 @@ export function receiveFrames(nic: SimNic, nowNs: number): boolean {
   let budget = RX_BURST;
   const direct = nic.directInput;
   if (direct !== null && isReceiving && accepting && directRxPossible(nic, nic.directMax)) {
+    const engine = nic.rxEngine;
+    if (engine !== null) {
+      // the WebAssembly kernel (nic-rx-engine.ts) first; receiveDirect goes on from where it stopped
+      nic.rxInputDry = false;
+      const taken = engine.receive(nic, q, nowNs, budget);
+      if (taken !== 0) busy = true;
+      if (nic.rxInputDry) return busy;
+      budget -= taken;
+    }
     const taken = receiveDirect(nic, q, direct, nowNs, budget);
     if (taken !== 0) busy = true;
     // the input had nothing more due: the loop below would only ask again
@@ -86,7 +95,7 @@ function countRunt(nic: SimNic): void {
 
 /** When the wire is free again after a frame of `length` bytes (no FCS) that started arriving at `start` (ns). */
 function arrivalEnd(start: number, length: number): number {
-  return start + ((length < MIN_FRAME_BYTES ? MIN_FRAME_BYTES : length) + FCS_BYTES + WIRE_OVERHEAD_BYTES) * 0.8;
+  return start + frameWireNs(length);
 }
 
 /**

@@ -15,6 +15,7 @@ import { writeResetValues } from './reset';
 import type { DirectInput, WireInput, WireOutput } from './wire';
 import { MAX_FRAME_BYTES, NicStats, PACE_LINE_RATE, PACE_NS_PER_FRAME, PACE_UNLIMITED, STAGING_BYTES, SkippableInput, TxPacing } from './nic-constants';
 import { deliver, publishRxHead, receive } from './nic-receive';
+import { EngineArea, RxEngine } from './nic-rx-engine';
 import { pollDuringReset, powerOnReset, reloadState, startReset } from './nic-reset';
 import { transmit } from './nic-transmit';
 import * as W from './nic-watch';
@@ -43,6 +44,11 @@ export interface SimNicOptions {
   bar0Phys?: number;
   /** Staging memory for frames (fast copies when it is in the same buffer as the DMA memory). */
   staging?: { buffer: SharedArrayBuffer; rxOffset: number; txOffset: number };
+  /**
+   * The port's receive engine area (nic-rx-engine.ts), when the DMA window is a shared WebAssembly.Memory: bursts
+   * from a stamping input (the generator) are then received by a WebAssembly kernel.
+   */
+  engine?: EngineArea;
   /**
    * Judge a tail written in the same poll interval as its queue's ENABLE as a violation (the driver cannot have
    * read ENABLE back as 1). Right when the driver and the NIC alternate (inline mode); not in worker mode.
@@ -153,6 +159,10 @@ export class SimNic {
   directMax = 0;
   /** The last receiveDirect stopped because the input had no frame due. */
   rxInputDry = false;
+  /** The port's receive engine, if it has an area (SimNicOptions.engine). */
+  private readonly engine: RxEngine | null;
+  /** The engine when it serves the attached input, else null (receiveFrames). */
+  rxEngine: RxEngine | null = null;
   outputs: WireOutput[] = [];
   paceMode = PACE_UNLIMITED;
   paceNsPerFrame = 0;
@@ -211,6 +221,8 @@ export class SimNic {
     this.rxInto = new Uint8Array(this.stagingBuffer, this.rxStagingOffset, MAX_FRAME_BYTES);
     this.txFrame = new Uint8Array(this.stagingBuffer, this.txStagingOffset, STAGING_BYTES);
     for (let q = 0; q < R.RX_QUEUES; q++) this.rxQueues.push(new RxQueueState(q, R.rxQueueBase(q)));
+    this.engine = options.engine !== undefined ? new RxEngine(options.engine) : null;
+    if (this.engine !== null) this.rxQueues[0].snapshotArea = this.engine.snapshotArea;
     for (let q = 0; q < R.TX_QUEUES; q++) this.txQueues.push(new TxQueueState(q, R.txQueueBase(q)));
 
     const watch = buildWatchList();
@@ -247,6 +259,7 @@ export class SimNic {
     const direct = typeof (input as Partial<DirectInput>).nextAt === 'function' && typeof max === 'number' && max > 0 && max <= MAX_FRAME_BYTES;
     this.directInput = direct ? (input as DirectInput) : null;
     this.directMax = direct ? max : 0;
+    this.rxEngine = direct && this.engine !== null && this.engine.prepare(input) ? this.engine : null;
   }
 
   /** Frames the NIC transmits go to every attached output. */

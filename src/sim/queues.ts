@@ -15,6 +15,15 @@ export class RingState {
   size = 0;
   /** The ring as 32-bit words (4 per descriptor), a view over the DMA region holding it. */
   ring: Uint32Array = EMPTY;
+  /** The buffer and byte offset of `ring` (read once at latch: a SharedArrayBuffer view's are slow to read). */
+  ringBuffer: SharedArrayBuffer | null = null;
+  ringOffset = 0;
+  /**
+   * Where the snapshots go if they fit (a receive engine's area, wasm/rx-engine.ts, so that its kernel reads them),
+   * and whether they are there since the last latch.
+   */
+  snapshotArea: { buffer: SharedArrayBuffer; byteOffset: number; bytes: number } | null = null;
+  snapshotInArea = false;
   head = 0;
   tail = 0;
   /** Copies of the descriptors handed to the NIC (4 words each), compared when the NIC uses them. */
@@ -57,7 +66,16 @@ export class RingState {
     this.ringPhys = phys;
     this.size = size;
     this.ring = new Uint32Array(region.buffer, byteOffset, size * 4);
-    if (this.snapshot.length !== size * 4) this.snapshot = new Uint32Array(size * 4);
+    this.ringBuffer = region.buffer;
+    this.ringOffset = byteOffset;
+    const area = this.snapshotArea;
+    this.snapshotInArea = false;
+    if (area !== null && size * 16 <= area.bytes) {
+      this.snapshot = new Uint32Array(area.buffer, area.byteOffset, size * 4);
+      this.snapshotInArea = true;
+    } else if (this.snapshot.length !== size * 4 || (area !== null && this.snapshot.buffer === area.buffer)) {
+      this.snapshot = new Uint32Array(size * 4);
+    }
     this.slotPhys = new Float64Array(size).fill(-1);
     this.slotViews = new Array<Uint8Array>(size).fill(EMPTY_BYTES);
     this.slotAtPhys = new Float64Array(size).fill(-1);

@@ -6,6 +6,7 @@
 // of enabled queues, the receive and transmit data paths); no allocation. Every MESSAGE_EVERY iterations (and before
 // an idle sleep) it answers the main thread's requests; it publishes counters into the stats SharedArrayBuffer every
 // PUBLISH_EVERY iterations and as soon as it goes idle after work.
+import { ENGINE_AREA_BYTES } from './wasm/rx-engine';
 import { MessagePort, receiveMessageOnPort, workerData } from 'worker_threads';
 import type { Violation } from './checker';
 import { PhysicalMemory } from './memory';
@@ -73,7 +74,7 @@ class SimThread {
     this.stats = new Float64Array(setup.stats);
     // Both threads count time from the main thread's origin: now = performance.now() + (our origin - theirs).
     this.offsetMs = performance.timeOrigin - setup.timeOriginMs;
-    const memory = new PhysicalMemory(setup.window, setup.windowPhys, setup.reserved);
+    const memory = new PhysicalMemory(setup.window, setup.windowPhys, setup.reserved, setup.allocationEnd);
     this.memory = memory;
     setup.ports.forEach((p, i) => {
       const nic = new SimNic({
@@ -85,6 +86,7 @@ class SimThread {
         config: p.config,
         bar0Phys: p.bar0Phys,
         staging: { buffer: setup.window, rxOffset: i * 2 * setup.stagingBytes, txOffset: i * 2 * setup.stagingBytes + setup.stagingBytes },
+        engine: { memory: setup.memory, offset: setup.allocationEnd + i * ENGINE_AREA_BYTES, windowPhys: setup.windowPhys, dmaEnd: setup.allocationEnd },
         // The driver runs concurrently: a tail may legitimately land in the same poll interval as its ENABLE.
         sameIntervalStrict: false,
         clock: () => this.nowNs(),

@@ -30,6 +30,20 @@ export interface DirectInput extends WireInput {
   nextAt(bytes: Uint8Array, words: Int32Array, at: number, nowNs: number): number;
 }
 
+/**
+ * A direct input whose frames, in its usual case, are one length stamped from per-flow templates in turn: the
+ * NIC's receive engine (wasm/rx-engine.ts) then stamps whole bursts itself, with the input's state handed over in
+ * the engine's state block (a Float64Array, indices wasm/rx-engine.ts S) and back.
+ */
+export interface StampingInput extends DirectInput {
+  /** The templates (one per flow, in flow order, all as long as the frames), or null if frames are not so. */
+  stampTemplates(): Uint8Array[] | null;
+  /** Its state into the block; false if the engine cannot produce its next frames now (then next()/nextAt() do). */
+  saveStampState(state: Float64Array): boolean;
+  /** Its state back from the block after a burst. */
+  loadStampState(state: Float64Array): void;
+}
+
 /** Frames the NIC transmits onto the wire. */
 export interface WireOutput {
   /** A frame left the NIC at `nowNs`; `frame` is valid only during the call (copy it to keep it). */

@@ -6,6 +6,7 @@
 // receiveMessageOnPort. The worker looks at its port every few hundred loop iterations and before idle sleeps.
 // Statistics flow the other way without messages: the worker publishes its counters into the stats SAB.
 import type { Violation } from './checker';
+import type { SharedMemory } from './wasm/api';
 import type { TxPacing } from './nic';
 import type { InputDescription, OutputDescription } from './wires/describe';
 
@@ -96,9 +97,13 @@ export interface PortSetup {
 }
 
 export interface WorkerSetup {
+  /** The DMA window: `memory`'s buffer (a shared WebAssembly.Memory, so that the receive engines work on it). */
   window: SharedArrayBuffer;
+  memory: SharedMemory;
   windowPhys: number;
   reserved: number;
+  /** allocateDma's end; each port's receive engine area follows (ENGINE_AREA_BYTES each). */
+  allocationEnd: number;
   stagingBytes: number;
   ports: PortSetup[];
   control: SharedArrayBuffer;

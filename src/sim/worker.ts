@@ -28,6 +28,8 @@ import { DEFAULT_DMA_BYTES, DEFAULT_PHYS_BASE, PhysicalMemory, alignUp } from '.
 import { STAGING_BYTES, TxPacing } from './nic';
 import * as C from './pci-config';
 import * as R from './registers';
+import { sharedMemory } from './wasm/api';
+import { ENGINE_AREA_BYTES } from './wasm/rx-engine';
 import {
   CONTROL_WORDS,
   CTRL_ACK,
@@ -117,9 +119,13 @@ export class SimWorker implements SimulatedPlatform {
       throw new TinyNfError('idleSpins and idleSleepUs must be >= 0, scanWordsPerPoll a positive integer');
     }
     // Plain SharedArrayBuffers (not the native addon's): they cross to the worker and pass instanceof checks.
-    const window = new SharedArrayBuffer(alignUp(dmaBytes, 4096) + reserved);
+    // A shared WebAssembly.Memory's buffer (plain SharedArrayBuffer to everything else): the worker's receive
+    // engines (nic-rx-engine.ts) work on it; their areas follow what allocateDma hands out
+    const allocationEnd = alignUp(dmaBytes, 4096) + reserved;
+    const wasmMemory = sharedMemory(allocationEnd + ports * ENGINE_AREA_BYTES);
+    const window = wasmMemory.buffer;
     const windowPhys = options.physBase ?? DEFAULT_PHYS_BASE;
-    this.memory = new PhysicalMemory(window, windowPhys, reserved);
+    this.memory = new PhysicalMemory(window, windowPhys, reserved, allocationEnd);
     const control = new SharedArrayBuffer(CONTROL_WORDS * 4);
     const stats = new SharedArrayBuffer(statsBytes(ports));
     this.control = new Int32Array(control);
@@ -151,8 +157,10 @@ export class SimWorker implements SimulatedPlatform {
     }
     const setup: WorkerSetup = {
       window,
+      memory: wasmMemory,
       windowPhys,
       reserved,
+      allocationEnd,
       stagingBytes: STAGING_BYTES,
       ports: portSetups,
       control,

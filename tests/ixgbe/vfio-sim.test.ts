@@ -69,8 +69,9 @@ describe('82599 driver on VFIO (simulated NIC behind a model of the IOMMU)', () 
     const agent = new Agent(env, devices[0], [devices[1]]);
     // the agent's packet buffers are its first allocation; rings and heads follow (agent.ts createAgent)
     const buffers = env.dmaMappings[0];
-    // the rest of "RAM" the NIC could address without an IOMMU: the simulator's window past its staging area
-    const rest = new Uint8Array(machine.memory.window).subarray(machine.memory.reserved);
+    // the rest of "RAM" the NIC could address without an IOMMU: the simulator's window past its staging area (up
+    // to its DMA memory's end: the NICs' receive engine areas follow, the simulator's own state)
+    const rest = new Uint8Array(machine.memory.window).subarray(machine.memory.reserved, machine.memory.allocationEnd);
     rest.fill(0x5a);
     const before = Buffer.from(rest);
     env.unmapDma(bufferOf(env, buffers.iova));

@@ -19,7 +19,8 @@
 //                              `nowNs` of the next() call that produced it ('unlimited')
 // The stamp needs 16 payload bytes: with TCP that means frames of at least 70 bytes.
 import { TinyNfError } from '../../env/environment';
-import { DirectInput } from '../wire';
+import type { StampingInput } from '../wire';
+import { RATE_KIND_FIXED, RATE_KIND_LINE, RATE_KIND_UNLIMITED, S } from '../wasm/rx-engine';
 import { onesComplementFold, onesComplementSum, parseIpv4, parseMac } from './addresses';
 
 export type FlowField = 'srcIp' | 'dstIp' | 'srcPort' | 'dstPort' | 'srcMac';
@@ -135,7 +136,7 @@ class Xorshift32 {
   }
 }
 
-export class TrafficGenerator implements DirectInput {
+export class TrafficGenerator implements StampingInput {
   /** The options as given (serialisable). */
   readonly options: GeneratorOptions;
   readonly flows: number;
@@ -157,7 +158,11 @@ export class TrafficGenerator implements DirectInput {
   private readonly headerLength: number;
   private readonly isUdp: boolean;
   private readonly stamp: boolean;
-  /** nextAt's short path: the one frame length if it applies (see there), else 0; and that frame's bits on the wire. */
+  /**
+   * Frames of one length from whole templates, no stamp, flows in turn: that length, else 0 (StampingInput); and
+   * nextAt's short path (see there): the same up to WORD_COPY_MAX_BYTES. plainWireBits: such a frame's wire bits.
+   */
+  private readonly stampLength: number;
   private readonly plainLength: number;
   private readonly plainWireBits: number;
 
@@ -272,8 +277,9 @@ export class TrafficGenerator implements DirectInput {
         this.l4Sums[f] = pseudoHeaderSum(h) + onesComplementSum(h, L4, this.headerLength);
       }
     }
-    const plain = this.fullTemplates && this.sizes.length === 1 && !this.stamp && !this.randomOrder && this.sizes[0] <= WORD_COPY_MAX_BYTES;
-    this.plainLength = plain ? this.sizes[0] : 0;
+    const stampable = this.fullTemplates && this.sizes.length === 1 && !this.stamp && !this.randomOrder;
+    this.stampLength = stampable ? this.sizes[0] : 0;
+    this.plainLength = stampable && this.sizes[0] <= WORD_COPY_MAX_BYTES ? this.sizes[0] : 0;
     this.plainWireBits = (this.sizes[0] + WIRE_OVERHEAD_BYTES) * 8;
   }
 
@@ -313,6 +319,36 @@ export class TrafficGenerator implements DirectInput {
     this.sentFrames++;
     this.wireBits += this.plainWireBits;
     return length;
+  }
+
+  /** StampingInput: the short path's templates (one per flow: whole frames of its one length), else null. */
+  stampTemplates(): Uint8Array[] | null {
+    return this.stampLength === 0 ? null : this.templates.slice(0, this.flows);
+  }
+
+  /** StampingInput: the short path's state (as nextAt would use it) into a receive engine's state block. */
+  saveStampState(state: Float64Array): boolean {
+    // nextAt's conditions for its short path: the clock started (the first frame starts it), frames left
+    if (this.stampLength === 0 || this.startNs !== this.startNs || !(this.sentFrames < this.count)) return false;
+    state[S.flows] = this.flows;
+    state[S.nextFlow] = this.nextFlow;
+    state[S.length] = this.stampLength;
+    state[S.rateKind] = this.rateKind === RATE_LINE ? RATE_KIND_LINE : this.rateKind === RATE_MPPS ? RATE_KIND_FIXED : RATE_KIND_UNLIMITED;
+    state[S.start] = this.startNs;
+    state[S.interval] = this.intervalNs;
+    state[S.sent] = this.sentFrames;
+    state[S.count] = this.count;
+    state[S.wireBits] = this.wireBits;
+    state[S.frameBits] = this.plainWireBits;
+    state[S.lineRate] = LINE_RATE_BITS_PER_NS;
+    return true;
+  }
+
+  /** StampingInput: the state a burst left. */
+  loadStampState(state: Float64Array): void {
+    this.nextFlow = state[S.nextFlow];
+    this.sentFrames = state[S.sent];
+    this.wireBits = state[S.wireBits];
   }
 
   /**

@@ -1,0 +1,113 @@
+// A port's receive engine (the WebAssembly kernel of wasm/rx-engine.ts) on the NIC's side: its area in the DMA
+// window (state block, receive queue 0's snapshots, the input's templates), the input it was prepared for, and one
+// burst per call with the NIC's and the input's state handed over in the state block and back.
+import { alignUp } from './memory';
+import { FCS_BYTES, MIN_FRAME_BYTES, frameWireNs } from './nic-constants';
+import type { SimNic } from './nic';
+import type { RxQueueState } from './queues';
+import * as R from './registers';
+import type { SharedMemory } from './wasm/api';
+import { S, SNAPSHOT_BYTES, STATE_BYTES, STATE_DOUBLES, TEMPLATE_BYTES, rxKernel } from './wasm/rx-engine';
+import type { StampingInput, WireInput } from './wire';
+
+/** Where a port's engine lives: `memory` is the DMA window (physical address `windowPhys` at byte 0). */
+export interface EngineArea {
+  memory: SharedMemory;
+  /** Byte offset of the port's ENGINE_AREA_BYTES in the window (outside what allocateDma hands out). */
+  offset: number;
+  windowPhys: number;
+  /** Where the window's DMA memory ends (PhysicalMemory.allocationEnd): buffers past it are not DMA memory. */
+  dmaEnd: number;
+}
+
+export class RxEngine {
+  readonly buffer: SharedArrayBuffer;
+  /** Receive queue 0's snapshots go here (RingState.snapshotArea), where the kernel reads them. */
+  readonly snapshotArea: { buffer: SharedArrayBuffer; byteOffset: number; bytes: number };
+  private readonly state: Float64Array;
+  private readonly stateOffset: number;
+  private readonly templatesOffset: number;
+  private readonly kernel: (state: number) => number;
+  private input: StampingInput | null = null;
+  private frameBytes = 0;
+  /** Frames the kernel has received (tests, diagnostics). */
+  frames = 0;
+
+  constructor(area: EngineArea) {
+    this.buffer = area.memory.buffer;
+    this.stateOffset = area.offset;
+    this.state = new Float64Array(this.buffer, area.offset, STATE_DOUBLES);
+    this.snapshotArea = { buffer: this.buffer, byteOffset: area.offset + STATE_BYTES, bytes: SNAPSHOT_BYTES };
+    this.templatesOffset = area.offset + STATE_BYTES + SNAPSHOT_BYTES;
+    this.kernel = rxKernel(area.memory);
+    const f = this.state;
+    f[S.physBase] = area.windowPhys;
+    f[S.physLow] = area.windowPhys;
+    f[S.physHigh] = area.windowPhys + area.dmaEnd;
+    f[S.advStatus] = R.RX_ADV_W2_DD | R.RX_ADV_W2_EOP;
+    f[S.legacyStatus] = R.RX_LEGACY_W3_DD | R.RX_LEGACY_W3_EOP;
+  }
+
+  /** Whether the engine serves `input` (a StampingInput whose templates fit the area); copies its templates. */
+  prepare(input: WireInput | null): boolean {
+    this.input = null;
+    if (input === null || typeof (input as Partial<StampingInput>).stampTemplates !== 'function') return false;
+    const stamping = input as StampingInput;
+    const templates = stamping.stampTemplates();
+    if (templates === null || templates.length === 0) return false;
+    const length = templates[0].length;
+    // runts take the JavaScript path (counted in RUC there); every template must be of the one length
+    if (length < MIN_FRAME_BYTES || templates.some((t) => t.length !== length)) return false;
+    const stride = alignUp(length, 16);
+    const tableBytes = alignUp(templates.length * 4, 16);
+    if (tableBytes + templates.length * stride > TEMPLATE_BYTES) return false;
+    const base = this.templatesOffset;
+    const table = new Int32Array(this.buffer, base, templates.length);
+    const bytes = new Uint8Array(this.buffer);
+    for (let k = 0; k < templates.length; k++) {
+      const at = base + tableBytes + k * stride;
+      bytes.set(templates[k], at);
+      table[k] = at;
+    }
+    this.state[S.table] = base;
+    this.state[S.arrivalNs] = frameWireNs(length);
+    this.frameBytes = length + FCS_BYTES;
+    this.input = stamping;
+    return true;
+  }
+
+  /**
+   * One burst into queue 0 (receiveDirect's conditions hold: receiving, every frame accepted, CRC stripped, the
+   * input's frames fit the buffers). Returns the frames taken; nic.rxInputDry tells whether the input ran dry.
+   * Leaves the descriptor at the head to the JavaScript path when it needs it (modified, buffer elsewhere).
+   */
+  receive(nic: SimNic, q: RxQueueState, nowNs: number, budget: number): number {
+    const input = this.input;
+    if (input === null || !q.snapshotInArea || q.ringBuffer !== this.buffer) return 0;
+    const f = this.state;
+    if (!input.saveStampState(f)) return 0;
+    f[S.ring] = q.ringOffset;
+    f[S.snap] = this.snapshotArea.byteOffset;
+    f[S.size] = q.size;
+    f[S.head] = q.head;
+    f[S.tail] = q.tail;
+    f[S.budget] = budget;
+    f[S.now] = nowNs;
+    f[S.wireFree] = nic.rxWireFreeNs;
+    f[S.lastPoll] = nic.lastPollNs;
+    f[S.advanced] = q.advanced ? 1 : 0;
+    f[S.max] = nic.directMax;
+    const frames = this.kernel(this.stateOffset);
+    input.loadStampState(f);
+    q.head = f[S.head];
+    nic.rxWireFreeNs = f[S.wireFree];
+    nic.rxInputDry = f[S.dry] !== 0;
+    if (frames !== 0) {
+      this.frames += frames;
+      nic.stats.rxPackets += frames;
+      // Section 8.2.3.23.22: octets from the destination address to the CRC, inclusive
+      nic.stats.rxBytes += frames * this.frameBytes;
+    }
+    return frames;
+  }
+}
