@@ -28,10 +28,11 @@ export interface SimMachineOptions {
   /** Largest step while the NICs are idle (default 100 us). */
   maxIdleStepNs?: number;
   /**
-   * Receive a generator's frames with the WebAssembly receive engine (default true; nic-rx-engine.ts). false: the
-   * JavaScript path only (the same bytes, descriptors and counters, slower): for comparisons.
+   * The WebAssembly receive and transmit engines (default true; nic-rx-engine.ts, nic-tx-engine.ts): a generator's
+   * frames received, and frames sent to no output transmitted, by one kernel call per burst. false: the JavaScript
+   * path only (the same bytes, descriptors, counters and reports, slower): for comparisons.
    */
-  rxEngine?: boolean;
+  engines?: boolean;
 }
 
 /** The PCI address of port i: functions 0..7 of device 0, then of the next devices, on bus 0x5e. */
@@ -95,7 +96,7 @@ export class SimMachine {
         strict: options.strict ?? false,
         bar0Phys: 0xf000_0000 + i * 0x100000,
         staging: { buffer: window, rxOffset: i * 2 * STAGING_BYTES, txOffset: i * 2 * STAGING_BYTES + STAGING_BYTES },
-        engine: options.rxEngine === false ? undefined : { memory: wasmMemory, offset: allocationEnd + i * ENGINE_AREA_BYTES, windowPhys: physBase, dmaEnd: allocationEnd },
+        engine: options.engines === false ? undefined : { memory: wasmMemory, offset: allocationEnd + i * ENGINE_AREA_BYTES, windowPhys: physBase, dmaEnd: allocationEnd },
         sameIntervalStrict: true,
       });
       this.addresses.push(address);

@@ -7,7 +7,8 @@ import type { SimNic } from './nic';
 import type { RxQueueState } from './queues';
 import * as R from './registers';
 import type { SharedMemory } from './wasm/api';
-import { S, SNAPSHOT_BYTES, STATE_BYTES, STATE_DOUBLES, TEMPLATE_BYTES, rxKernel } from './wasm/rx-engine';
+import { RX_SNAPSHOT_AT, RX_STATE_AT, SNAPSHOT_BYTES, TEMPLATES_AT, TEMPLATE_BYTES } from './wasm/layout';
+import { S, STATE_DOUBLES, rxKernel } from './wasm/rx-engine';
 import type { StampingInput, WireInput } from './wire';
 
 /** Where a port's engine lives: `memory` is the DMA window (physical address `windowPhys` at byte 0). */
@@ -35,10 +36,10 @@ export class RxEngine {
 
   constructor(area: EngineArea) {
     this.buffer = area.memory.buffer;
-    this.stateOffset = area.offset;
-    this.state = new Float64Array(this.buffer, area.offset, STATE_DOUBLES);
-    this.snapshotArea = { buffer: this.buffer, byteOffset: area.offset + STATE_BYTES, bytes: SNAPSHOT_BYTES };
-    this.templatesOffset = area.offset + STATE_BYTES + SNAPSHOT_BYTES;
+    this.stateOffset = area.offset + RX_STATE_AT;
+    this.state = new Float64Array(this.buffer, this.stateOffset, STATE_DOUBLES);
+    this.snapshotArea = { buffer: this.buffer, byteOffset: area.offset + RX_SNAPSHOT_AT, bytes: SNAPSHOT_BYTES };
+    this.templatesOffset = area.offset + TEMPLATES_AT;
     this.kernel = rxKernel(area.memory);
     const f = this.state;
     f[S.physBase] = area.windowPhys;

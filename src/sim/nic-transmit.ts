@@ -40,6 +40,16 @@ export function transmitQueue(nic: SimNic, q: TxQueueState, nowNs: number): bool
   // to compare with, and the snapshot records what was used (the tail-lap check compares with it)
   const fetchAt = q.unfetched !== 0 ? q.fetchFrom : -1;
   let fetching = false;
+  const engine = nic.txEngine;
+  if (engine !== null && plain && outputs.length === 0 && nic.txGathered === 0 && engine.serves(q)) {
+    // the WebAssembly kernel (nic-tx-engine.ts) first, for the frames no wire takes; the loop below goes on from
+    // the descriptor it stopped at, if any
+    head = engine.transmit(q, fetchAt);
+    frames = engine.frames;
+    bytes = engine.bytes;
+    if (engine.nulls !== 0) nic.stats.txNullDescriptors += engine.nulls;
+    fetching = engine.fetching;
+  }
   while (head !== tail) {
     // Pacing: the wire is busy until wireFreeNs; a frame cannot leave before the previous poll
     let departure = nowNs;

@@ -16,6 +16,7 @@ import type { DirectInput, WireInput, WireOutput } from './wire';
 import { MAX_FRAME_BYTES, NicStats, PACE_LINE_RATE, PACE_NS_PER_FRAME, PACE_UNLIMITED, STAGING_BYTES, SkippableInput, TxPacing } from './nic-constants';
 import { deliver, publishRxHead, receive } from './nic-receive';
 import { EngineArea, RxEngine } from './nic-rx-engine';
+import { TxEngine } from './nic-tx-engine';
 import { pollDuringReset, powerOnReset, reloadState, startReset } from './nic-reset';
 import { transmit } from './nic-transmit';
 import * as W from './nic-watch';
@@ -163,6 +164,8 @@ export class SimNic {
   private readonly engine: RxEngine | null;
   /** The engine when it serves the attached input, else null (receiveFrames). */
   rxEngine: RxEngine | null = null;
+  /** The port's transmit engine, if it has an engine area (transmitQueue uses it when no output is attached). */
+  readonly txEngine: TxEngine | null;
   outputs: WireOutput[] = [];
   paceMode = PACE_UNLIMITED;
   paceNsPerFrame = 0;
@@ -223,7 +226,10 @@ export class SimNic {
     for (let q = 0; q < R.RX_QUEUES; q++) this.rxQueues.push(new RxQueueState(q, R.rxQueueBase(q)));
     this.engine = options.engine !== undefined ? new RxEngine(options.engine) : null;
     if (this.engine !== null) this.rxQueues[0].snapshotArea = this.engine.snapshotArea;
+
     for (let q = 0; q < R.TX_QUEUES; q++) this.txQueues.push(new TxQueueState(q, R.txQueueBase(q)));
+    this.txEngine = options.engine !== undefined ? new TxEngine(options.engine) : null;
+    if (this.txEngine !== null) this.txQueues[0].snapshotArea = this.txEngine.snapshotArea;
 
     const watch = buildWatchList();
     this.watchWords = watch.words;
@@ -783,6 +789,7 @@ export class SimNic {
           const region2 = this.memory.regions[r];
           q.headWords = wordsOf(region2);
           q.headIndex = this.memory.offset >>> 2;
+          q.headBuffer = region2.buffer;
           q.headWriteBack = true;
         }
       }

@@ -192,11 +192,14 @@ export class TxQueueState extends RingState {
   /** The head write-back word: a view of the region's buffer and the word index in it. */
   headWords: Uint32Array = EMPTY;
   headIndex = 0;
+  /** headWords' buffer (read once when the queue is enabled). */
+  headBuffer: SharedArrayBuffer | null = null;
 
   override latch(phys: number, size: number, region: MemoryRegion, byteOffset: number): void {
     super.latch(phys, size, region, byteOffset);
     this.consumed = 0;
     this.lapSince = -1;
     this.lapWarned = false;
+    this.headBuffer = null;
   }
 }

@@ -1,7 +1,7 @@
 // The WebAssembly receive engine (src/sim/nic-rx-engine.ts, src/sim/wasm/rx-engine.ts) must leave exactly what the
 // JavaScript path leaves — the same bytes in the buffers, descriptors, counters, head and reports — for every
 // case it takes, and hand every other descriptor to the JavaScript path. Each test runs the same scenario on two
-// machines, one with the engine (the default) and one without (SimMachineOptions.rxEngine: false).
+// machines, one with the engine (the default) and one without (SimMachineOptions.engines: false).
 import { SimMachine, SimMachineOptions } from '../../src/sim/machine';
 import { GeneratorOptions, TrafficGenerator } from '../../src/sim/wires/generator';
 import { Hand, R, RXB, Ring, RxOptions, desc, machine, setQ0, setupRx } from './helpers';
@@ -13,7 +13,7 @@ interface Side {
 }
 
 function side(engine: boolean, rx: RxOptions, generator: GeneratorOptions, options: SimMachineOptions = {}): Side {
-  const m = machine({ rxEngine: engine, ...options });
+  const m = machine({ engines: engine, ...options });
   const h = new Hand(m);
   const ring = setupRx(h, rx);
   h.nic.attachInput(new TrafficGenerator(generator));

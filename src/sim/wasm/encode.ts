@@ -128,6 +128,7 @@ const unary = (op: number) => (a: Bytes): Bytes => [...a, op];
 export const i32Eqz = unary(0x45);
 export const i32Eq = binary(0x46);
 export const i32Ne = binary(0x47);
+export const i32LtU = binary(0x49);
 export const i32GtU = binary(0x4b);
 export const i32LeU = binary(0x4d);
 export const i32GeU = binary(0x4f);

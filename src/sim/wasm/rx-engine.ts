@@ -5,8 +5,8 @@
 // and one JavaScript-to-WebAssembly call costs ~15 ns, so only a whole burst per call pays (docs/simulator.md).
 //
 // It needs the DMA window to be a shared WebAssembly.Memory (the inline and worker machines allocate it so; the
-// standalone mode's files are not) and, in that memory, per port an engine area (ENGINE_AREA_BYTES): the state
-// block the call reads and writes, receive queue 0's descriptor snapshots, and the input's templates.
+// standalone mode's files are not) and, in that memory, per port an engine area (layout.ts): the state block the
+// call reads and writes, receive queue 0's descriptor snapshots, and the input's templates.
 //
 // Per descriptor, as receiveDirect (every rule there holds here; the differences are only where each value lives):
 // stop at the budget, the tail or a busy wire; stop (stop = 1, the JavaScript path takes over at that descriptor) if
@@ -16,12 +16,7 @@
 import { SharedMemory, compile, instantiate } from './api';
 import * as W from './encode';
 
-/** Bytes of a port's engine area: state block, snapshots (up to SNAPSHOT_DESCRIPTORS), templates. */
-export const STATE_BYTES = 512;
-export const SNAPSHOT_DESCRIPTORS = 4096;
-export const SNAPSHOT_BYTES = SNAPSHOT_DESCRIPTORS * 16;
-export const TEMPLATE_BYTES = 256 * 1024;
-export const ENGINE_AREA_BYTES = STATE_BYTES + SNAPSHOT_BYTES + TEMPLATE_BYTES;
+export { ENGINE_AREA_BYTES } from './layout';
 
 /** The state block: doubles at these indices (inputs; the ones marked in/out are written back). */
 export const S = {

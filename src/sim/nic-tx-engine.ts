@@ -1,0 +1,59 @@
+// A port's transmit engine (the WebAssembly kernel of wasm/tx-engine.ts) on the NIC's side: its state block and
+// transmit queue 0's snapshots in the port's engine area, one burst per call (transmitQueue decides when).
+import type { EngineArea } from './nic-rx-engine';
+import type { TxQueueState } from './queues';
+import { SNAPSHOT_BYTES, TX_SNAPSHOT_AT, TX_STATE_AT } from './wasm/layout';
+import { T, TX_STATE_DOUBLES, txKernel } from './wasm/tx-engine';
+
+export class TxEngine {
+  readonly buffer: SharedArrayBuffer;
+  /** Transmit queue 0's snapshots go here (RingState.snapshotArea), where the kernel reads them. */
+  readonly snapshotArea: { buffer: SharedArrayBuffer; byteOffset: number; bytes: number };
+  private readonly state: Float64Array;
+  private readonly stateOffset: number;
+  private readonly kernel: (state: number) => number;
+  /** The last burst's frames (sent), FCS-inclusive bytes, null descriptors, and whether it reached `fetchAt`. */
+  frames = 0;
+  bytes = 0;
+  nulls = 0;
+  fetching = false;
+  /** Frames the kernel has sent in all (tests, diagnostics). */
+  sent = 0;
+
+  constructor(area: EngineArea) {
+    this.buffer = area.memory.buffer;
+    this.stateOffset = area.offset + TX_STATE_AT;
+    this.state = new Float64Array(this.buffer, this.stateOffset, TX_STATE_DOUBLES);
+    this.snapshotArea = { buffer: this.buffer, byteOffset: area.offset + TX_SNAPSHOT_AT, bytes: SNAPSHOT_BYTES };
+    this.kernel = txKernel(area.memory);
+    this.state[T.physLow] = area.windowPhys;
+    this.state[T.physHigh] = area.windowPhys + area.dmaEnd;
+  }
+
+  /** Whether the kernel can work on `q` (queue 0, its ring, snapshots and head write-back word in the window). */
+  serves(q: TxQueueState): boolean {
+    return q.index === 0 && q.snapshotInArea && q.ringBuffer === this.buffer && (!q.headWriteBack || q.headBuffer === this.buffer);
+  }
+
+  /**
+   * One burst of `q` from its head to its tail (serves(q) holds; transmitQueue's conditions: unpaced, no loopback,
+   * TXCRCEN, no output, no frame being gathered). Returns the new head; the counts are in frames, bytes, nulls.
+   */
+  transmit(q: TxQueueState, fetchAt: number): number {
+    const f = this.state;
+    f[T.ring] = q.ringOffset;
+    f[T.snap] = this.snapshotArea.byteOffset;
+    f[T.size] = q.size;
+    f[T.head] = q.head;
+    f[T.tail] = q.tail;
+    f[T.fetchAt] = fetchAt;
+    f[T.headWriteBack] = q.headWriteBack ? 1 : 0;
+    f[T.headAddr] = q.headIndex * 4;
+    this.frames = this.kernel(this.stateOffset);
+    this.bytes = f[T.bytes];
+    this.nulls = f[T.nulls];
+    this.fetching = f[T.fetching] !== 0;
+    this.sent += this.frames;
+    return f[T.head];
+  }
+}
