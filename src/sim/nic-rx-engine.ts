@@ -7,6 +7,7 @@ import type { SimNic } from './nic';
 import type { RxQueueState } from './queues';
 import * as R from './registers';
 import type { SharedMemory } from './wasm/api';
+import { snapshotKernel } from './wasm/snapshot';
 import { RX_SNAPSHOT_AT, RX_STATE_AT, SNAPSHOT_BYTES, TEMPLATES_AT, TEMPLATE_BYTES } from './wasm/layout';
 import { S, STATE_DOUBLES, rxKernel } from './wasm/rx-engine';
 import type { StampingInput, WireInput } from './wire';
@@ -24,7 +25,7 @@ export interface EngineArea {
 export class RxEngine {
   readonly buffer: SharedArrayBuffer;
   /** Receive queue 0's snapshots go here (RingState.snapshotArea), where the kernel reads them. */
-  readonly snapshotArea: { buffer: SharedArrayBuffer; byteOffset: number; bytes: number };
+  readonly snapshotArea: { buffer: SharedArrayBuffer; byteOffset: number; bytes: number; copy: (to: number, from: number, count: number) => void };
   private readonly state: Float64Array;
   private readonly stateOffset: number;
   private readonly templatesOffset: number;
@@ -38,7 +39,7 @@ export class RxEngine {
     this.buffer = area.memory.buffer;
     this.stateOffset = area.offset + RX_STATE_AT;
     this.state = new Float64Array(this.buffer, this.stateOffset, STATE_DOUBLES);
-    this.snapshotArea = { buffer: this.buffer, byteOffset: area.offset + RX_SNAPSHOT_AT, bytes: SNAPSHOT_BYTES };
+    this.snapshotArea = { buffer: this.buffer, byteOffset: area.offset + RX_SNAPSHOT_AT, bytes: SNAPSHOT_BYTES, copy: snapshotKernel(area.memory) };
     this.templatesOffset = area.offset + TEMPLATES_AT;
     this.kernel = rxKernel(area.memory);
     const f = this.state;

@@ -2,13 +2,14 @@
 // transmit queue 0's snapshots in the port's engine area, one burst per call (transmitQueue decides when).
 import type { EngineArea } from './nic-rx-engine';
 import type { TxQueueState } from './queues';
+import { snapshotKernel } from './wasm/snapshot';
 import { SNAPSHOT_BYTES, TX_SNAPSHOT_AT, TX_STATE_AT } from './wasm/layout';
 import { T, TX_STATE_DOUBLES, txKernel } from './wasm/tx-engine';
 
 export class TxEngine {
   readonly buffer: SharedArrayBuffer;
   /** Transmit queue 0's snapshots go here (RingState.snapshotArea), where the kernel reads them. */
-  readonly snapshotArea: { buffer: SharedArrayBuffer; byteOffset: number; bytes: number };
+  readonly snapshotArea: { buffer: SharedArrayBuffer; byteOffset: number; bytes: number; copy: (to: number, from: number, count: number) => void };
   private readonly state: Float64Array;
   private readonly stateOffset: number;
   private readonly kernel: (state: number) => number;
@@ -24,7 +25,7 @@ export class TxEngine {
     this.buffer = area.memory.buffer;
     this.stateOffset = area.offset + TX_STATE_AT;
     this.state = new Float64Array(this.buffer, this.stateOffset, TX_STATE_DOUBLES);
-    this.snapshotArea = { buffer: this.buffer, byteOffset: area.offset + TX_SNAPSHOT_AT, bytes: SNAPSHOT_BYTES };
+    this.snapshotArea = { buffer: this.buffer, byteOffset: area.offset + TX_SNAPSHOT_AT, bytes: SNAPSHOT_BYTES, copy: snapshotKernel(area.memory) };
     this.kernel = txKernel(area.memory);
     this.state[T.physLow] = area.windowPhys;
     this.state[T.physHigh] = area.windowPhys + area.dmaEnd;

@@ -22,8 +22,10 @@ export class RingState {
    * Where the snapshots go if they fit (a receive engine's area, wasm/rx-engine.ts, so that its kernel reads them),
    * and whether they are there since the last latch.
    */
-  snapshotArea: { buffer: SharedArrayBuffer; byteOffset: number; bytes: number } | null = null;
+  snapshotArea: { buffer: SharedArrayBuffer; byteOffset: number; bytes: number; copy: (to: number, from: number, count: number) => void } | null = null;
   snapshotInArea = false;
+  /** The area's copy kernel (wasm/snapshot.ts) while both the ring and its snapshots are in the area's buffer. */
+  private snapshotCopy: ((to: number, from: number, count: number) => void) | null = null;
   head = 0;
   tail = 0;
   /** Copies of the descriptors handed to the NIC (4 words each), compared when the NIC uses them. */
@@ -70,9 +72,11 @@ export class RingState {
     this.ringOffset = byteOffset;
     const area = this.snapshotArea;
     this.snapshotInArea = false;
+    this.snapshotCopy = null;
     if (area !== null && size * 16 <= area.bytes) {
       this.snapshot = new Uint32Array(area.buffer, area.byteOffset, size * 4);
       this.snapshotInArea = true;
+      if (region.buffer === area.buffer) this.snapshotCopy = area.copy;
     } else if (this.snapshot.length !== size * 4 || (area !== null && this.snapshot.buffer === area.buffer)) {
       this.snapshot = new Uint32Array(size * 4);
     }
@@ -141,6 +145,17 @@ export class RingState {
 
   /** Remember descriptors [from, to) as they are when handed to the NIC. */
   snapshotRange(from: number, to: number): void {
+    const copy = this.snapshotCopy;
+    if (copy !== null) {
+      const size = this.size;
+      const n = (to - from + size) % size;
+      if (n === 0) return;
+      const first = from + n <= size ? n : size - from;
+      const snapAt = (this.snapshotArea as { byteOffset: number }).byteOffset;
+      copy(snapAt + from * 16, this.ringOffset + from * 16, first);
+      if (first < n) copy(snapAt, this.ringOffset, n - first);
+      return;
+    }
     const ring = this.ring;
     const snap = this.snapshot;
     const size = this.size;
@@ -164,6 +179,7 @@ export class RingState {
   disable(): void {
     this.enabled = false;
     this.unfetched = 0;
+    this.snapshotCopy = null;
     this.ring = EMPTY;
     this.size = 0;
   }
