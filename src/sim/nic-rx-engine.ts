@@ -34,6 +34,10 @@ export class RxEngine {
   private frameBytes = 0;
   /** Frames the kernel has received (tests, diagnostics). */
   frames = 0;
+  /** The ring, format and largest frame the state block holds (receive). */
+  private ring: Uint32Array | null = null;
+  private advanced = false;
+  private max = 0;
 
   constructor(area: EngineArea) {
     this.buffer = area.memory.buffer;
@@ -88,17 +92,23 @@ export class RxEngine {
     if (input === null || !q.snapshotInArea || q.ringBuffer !== this.buffer) return 0;
     const f = this.state;
     if (!input.saveStampState(f)) return 0;
-    f[S.ring] = q.ringOffset;
-    f[S.snap] = this.snapshotArea.byteOffset;
-    f[S.size] = q.size;
+    if (q.ring !== this.ring || q.advanced !== this.advanced || nic.directMax !== this.max) {
+      // the queue's ring and format: written when they change (a store to the state block is not free)
+      this.ring = q.ring;
+      this.advanced = q.advanced;
+      this.max = nic.directMax;
+      f[S.ring] = q.ringOffset;
+      f[S.snap] = this.snapshotArea.byteOffset;
+      f[S.size] = q.size;
+      f[S.advanced] = q.advanced ? 1 : 0;
+      f[S.max] = nic.directMax;
+    }
     f[S.head] = q.head;
     f[S.tail] = q.tail;
     f[S.budget] = budget;
     f[S.now] = nowNs;
     f[S.wireFree] = nic.rxWireFreeNs;
     f[S.lastPoll] = nic.lastPollNs;
-    f[S.advanced] = q.advanced ? 1 : 0;
-    f[S.max] = nic.directMax;
     const frames = this.kernel(this.stateOffset);
     input.loadStampState(f);
     q.head = f[S.head];

@@ -163,6 +163,8 @@ export class TrafficGenerator implements StampingInput {
    * nextAt's short path (see there): the same up to WORD_COPY_MAX_BYTES. plainWireBits: such a frame's wire bits.
    */
   private readonly stampLength: number;
+  /** The state block saveStampState last wrote its constant fields into. */
+  private stampedInto: Float64Array | null = null;
   private readonly plainLength: number;
   private readonly plainWireBits: number;
 
@@ -330,17 +332,21 @@ export class TrafficGenerator implements StampingInput {
   saveStampState(state: Float64Array): boolean {
     // nextAt's conditions for its short path: the clock started (the first frame starts it), frames left
     if (this.stampLength === 0 || this.startNs !== this.startNs || !(this.sentFrames < this.count)) return false;
-    state[S.flows] = this.flows;
+    if (state !== this.stampedInto) {
+      // what does not change once the clock has started: written once per state block (stores to it are not free)
+      this.stampedInto = state;
+      state[S.flows] = this.flows;
+      state[S.length] = this.stampLength;
+      state[S.rateKind] = this.rateKind === RATE_LINE ? RATE_KIND_LINE : this.rateKind === RATE_MPPS ? RATE_KIND_FIXED : RATE_KIND_UNLIMITED;
+      state[S.start] = this.startNs;
+      state[S.interval] = this.intervalNs;
+      state[S.count] = this.count;
+      state[S.frameBits] = this.plainWireBits;
+      state[S.lineRate] = LINE_RATE_BITS_PER_NS;
+    }
     state[S.nextFlow] = this.nextFlow;
-    state[S.length] = this.stampLength;
-    state[S.rateKind] = this.rateKind === RATE_LINE ? RATE_KIND_LINE : this.rateKind === RATE_MPPS ? RATE_KIND_FIXED : RATE_KIND_UNLIMITED;
-    state[S.start] = this.startNs;
-    state[S.interval] = this.intervalNs;
     state[S.sent] = this.sentFrames;
-    state[S.count] = this.count;
     state[S.wireBits] = this.wireBits;
-    state[S.frameBits] = this.plainWireBits;
-    state[S.lineRate] = LINE_RATE_BITS_PER_NS;
     return true;
   }
 
