@@ -9,7 +9,7 @@ import * as R from './registers';
 import type { SharedMemory } from './wasm/api';
 import { snapshotKernel } from './wasm/snapshot';
 import { RX_SNAPSHOT_AT, RX_STATE_AT, SNAPSHOT_BYTES, TEMPLATES_AT, TEMPLATE_BYTES } from './wasm/layout';
-import { S, STATE_DOUBLES, rxKernel } from './wasm/rx-engine';
+import { RxKernel, S, STATE_DOUBLES, rxKernel } from './wasm/rx-engine';
 import type { StampingInput, WireInput } from './wire';
 
 /** Where a port's engine lives: `memory` is the DMA window (physical address `windowPhys` at byte 0). */
@@ -29,7 +29,7 @@ export class RxEngine {
   private readonly state: Float64Array;
   private readonly stateOffset: number;
   private readonly templatesOffset: number;
-  private readonly kernel: (state: number) => number;
+  private readonly kernel: RxKernel;
   private input: StampingInput | null = null;
   private frameBytes = 0;
   /** Frames the kernel has received (tests, diagnostics). */
@@ -103,13 +103,7 @@ export class RxEngine {
       f[S.advanced] = q.advanced ? 1 : 0;
       f[S.max] = nic.directMax;
     }
-    f[S.head] = q.head;
-    f[S.tail] = q.tail;
-    f[S.budget] = budget;
-    f[S.now] = nowNs;
-    f[S.wireFree] = nic.rxWireFreeNs;
-    f[S.lastPoll] = nic.lastPollNs;
-    const frames = this.kernel(this.stateOffset);
+    const frames = this.kernel(this.stateOffset, q.head, q.tail, budget, input.stampFlow, nowNs, nic.rxWireFreeNs, nic.lastPollNs, input.stampSent, input.stampWireBits);
     input.loadStampState(f);
     q.head = f[S.head];
     nic.rxWireFreeNs = f[S.wireFree];

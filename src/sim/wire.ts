@@ -32,14 +32,22 @@ export interface DirectInput extends WireInput {
 
 /**
  * A direct input whose frames, in its usual case, are one length stamped from per-flow templates in turn: the
- * NIC's receive engine (wasm/rx-engine.ts) then stamps whole bursts itself, with the input's state handed over in
- * the engine's state block (a Float64Array, indices wasm/rx-engine.ts S) and back.
+ * NIC's receive engine (wasm/rx-engine.ts) then stamps whole bursts itself, with the input's state handed over (its
+ * constants in the engine's state block, a Float64Array with the indices of wasm/rx-engine.ts S; the rest as the
+ * kernel's parameters) and back.
  */
 export interface StampingInput extends DirectInput {
   /** The templates (one per flow, in flow order, all as long as the frames), or null if frames are not so. */
   stampTemplates(): Uint8Array[] | null;
-  /** Its state into the block; false if the engine cannot produce its next frames now (then next()/nextAt() do). */
+  /**
+   * Its constants (rate, templates' length...) into the block; false if the engine cannot produce its next frames
+   * now (then next()/nextAt() do).
+   */
   saveStampState(state: Float64Array): boolean;
+  /** What changes per frame, handed to the engine as parameters: the next frame's flow, frames so far, wire bits. */
+  readonly stampFlow: number;
+  readonly stampSent: number;
+  readonly stampWireBits: number;
   /** Its state back from the block after a burst. */
   loadStampState(state: Float64Array): void;
 }

@@ -18,7 +18,11 @@ import * as W from './encode';
 
 export { ENGINE_AREA_BYTES } from './layout';
 
-/** The state block: doubles at these indices (inputs; the ones marked in/out are written back). */
+/**
+ * The state block: doubles at these indices. What changes at every burst (head, tail, budget, now, wire and
+ * previous poll times, the generator's next flow, frames sent and wire bits) comes as parameters instead; the
+ * ones marked out are written back.
+ */
 export const S = {
   ring: 0, // byte offset of the ring in the memory
   snap: 1, // byte offset of the ring's snapshots
@@ -59,18 +63,15 @@ export const RATE_KIND_UNLIMITED = 0;
 export const RATE_KIND_LINE = 1;
 export const RATE_KIND_FIXED = 2;
 
-// locals (0 is the parameter: the state block's byte offset)
-const s = 0;
-const [ring, snap, size, head, tail, budget, frames, advanced, table, flows, nextFlow, length, rateKind, d, e, at, src, k, stop, dry] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20];
-const [now, wireFree, lastPoll, start, interval, sent, count, wireBits, frameBits, arrivalNs, lineRate, due] = [21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32];
+// parameters: the state block's byte offset, then what changes at every burst (passing it costs no stores)
+const [s, head, tail, budget, nextFlow] = [0, 1, 2, 3, 4];
+const [now, wireFree, lastPoll, sent, wireBits] = [5, 6, 7, 8, 9];
+const PARAMS: W.ValType[] = ['i32', 'i32', 'i32', 'i32', 'i32', 'f64', 'f64', 'f64', 'f64', 'f64'];
+// locals
+const [ring, snap, size, frames, advanced, table, flows, length, rateKind, d, e, at, src, k, stop, dry] = [10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25];
+const [start, interval, count, frameBits, arrivalNs, lineRate, due] = [26, 27, 28, 29, 30, 31, 32];
 const [physBase, physLow, physHigh, phys, max, advStatus, legacyStatus] = [33, 34, 35, 36, 37, 38, 39];
-const LOCALS: W.ValType[] = [
-  ...Array<W.ValType>(20).fill('i32'),
-  ...Array<W.ValType>(12).fill('f64'),
-  ...Array<W.ValType>(5).fill('i64'),
-  'i32',
-  'i32',
-];
+const LOCALS: W.ValType[] = [...Array<W.ValType>(16).fill('i32'), ...Array<W.ValType>(7).fill('f64'), ...Array<W.ValType>(5).fill('i64'), 'i32', 'i32'];
 
 const field = (i: number): W.Bytes => W.f64Load(W.get(s), i * 8);
 const intField = (i: number): W.Bytes => W.i32FromF64(field(i));
@@ -109,23 +110,14 @@ const body: W.Bytes = W.seqOf(
   W.set(ring, intField(S.ring)),
   W.set(snap, intField(S.snap)),
   W.set(size, intField(S.size)),
-  W.set(head, intField(S.head)),
-  W.set(tail, intField(S.tail)),
-  W.set(budget, intField(S.budget)),
   W.set(advanced, intField(S.advanced)),
   W.set(table, intField(S.table)),
   W.set(flows, intField(S.flows)),
-  W.set(nextFlow, intField(S.nextFlow)),
   W.set(length, intField(S.length)),
   W.set(rateKind, intField(S.rateKind)),
-  W.set(now, field(S.now)),
-  W.set(wireFree, field(S.wireFree)),
-  W.set(lastPoll, field(S.lastPoll)),
   W.set(start, field(S.start)),
   W.set(interval, field(S.interval)),
-  W.set(sent, field(S.sent)),
   W.set(count, field(S.count)),
-  W.set(wireBits, field(S.wireBits)),
   W.set(frameBits, field(S.frameBits)),
   W.set(arrivalNs, field(S.arrivalNs)),
   W.set(lineRate, field(S.lineRate)),
@@ -200,8 +192,11 @@ const body: W.Bytes = W.seqOf(
 
 let compiled: object | null = null;
 
-/** The receive kernel over `memory`: receive(stateOffset) runs one burst (see the top of this file). */
-export function rxKernel(memory: SharedMemory): (state: number) => number {
-  if (compiled === null) compiled = compile(W.module([{ name: 'receive', params: ['i32'], results: ['i32'], locals: LOCALS, body }]));
-  return instantiate(compiled, memory).receive as (state: number) => number;
+/** receive(state, head, tail, budget, nextFlow, now, wireFree, lastPoll, sent, wireBits): one burst; frames taken. */
+export type RxKernel = (state: number, head: number, tail: number, budget: number, nextFlow: number, now: number, wireFree: number, lastPoll: number, sent: number, wireBits: number) => number;
+
+/** The receive kernel over `memory` (see the top of this file and RxKernel). */
+export function rxKernel(memory: SharedMemory): RxKernel {
+  if (compiled === null) compiled = compile(W.module([{ name: 'receive', params: PARAMS, results: ['i32'], locals: LOCALS, body }]));
+  return instantiate(compiled, memory).receive as RxKernel;
 }

@@ -328,7 +328,7 @@ export class TrafficGenerator implements StampingInput {
     return this.stampLength === 0 ? null : this.templates.slice(0, this.flows);
   }
 
-  /** StampingInput: the short path's state (as nextAt would use it) into a receive engine's state block. */
+  /** StampingInput: the short path's constants (as nextAt would use them) into a receive engine's state block. */
   saveStampState(state: Float64Array): boolean {
     // nextAt's conditions for its short path: the clock started (the first frame starts it), frames left
     if (this.stampLength === 0 || this.startNs !== this.startNs || !(this.sentFrames < this.count)) return false;
@@ -344,10 +344,18 @@ export class TrafficGenerator implements StampingInput {
       state[S.frameBits] = this.plainWireBits;
       state[S.lineRate] = LINE_RATE_BITS_PER_NS;
     }
-    state[S.nextFlow] = this.nextFlow;
-    state[S.sent] = this.sentFrames;
-    state[S.wireBits] = this.wireBits;
     return true;
+  }
+
+  /** StampingInput: the flow of the next frame, frames produced, bits put on the wire so far. */
+  get stampFlow(): number {
+    return this.nextFlow;
+  }
+  get stampSent(): number {
+    return this.sentFrames;
+  }
+  get stampWireBits(): number {
+    return this.wireBits;
   }
 
   /** StampingInput: the state a burst left. */
