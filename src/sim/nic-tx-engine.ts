@@ -4,7 +4,7 @@ import type { EngineArea } from './nic-rx-engine';
 import type { TxQueueState } from './queues';
 import { snapshotKernel } from './wasm/snapshot';
 import { SNAPSHOT_BYTES, TX_SNAPSHOT_AT, TX_STATE_AT } from './wasm/layout';
-import { T, TX_STATE_DOUBLES, txKernel } from './wasm/tx-engine';
+import { T, TX_STATE_DOUBLES, TxKernel, txKernel } from './wasm/tx-engine';
 
 export class TxEngine {
   readonly buffer: SharedArrayBuffer;
@@ -12,7 +12,7 @@ export class TxEngine {
   readonly snapshotArea: { buffer: SharedArrayBuffer; byteOffset: number; bytes: number; copy: (to: number, from: number, count: number) => void };
   private readonly state: Float64Array;
   private readonly stateOffset: number;
-  private readonly kernel: (state: number) => number;
+  private readonly kernel: TxKernel;
   /** The last burst's frames (sent), FCS-inclusive bytes, null descriptors, and whether it reached `fetchAt`. */
   frames = 0;
   bytes = 0;
@@ -20,6 +20,10 @@ export class TxEngine {
   fetching = false;
   /** Frames the kernel has sent in all (tests, diagnostics). */
   sent = 0;
+  /** The ring and head write-back the state block holds. */
+  private ring: Uint32Array | null = null;
+  private headWriteBack = false;
+  private headIndex = -1;
 
   constructor(area: EngineArea) {
     this.buffer = area.memory.buffer;
@@ -42,15 +46,18 @@ export class TxEngine {
    */
   transmit(q: TxQueueState, fetchAt: number): number {
     const f = this.state;
-    f[T.ring] = q.ringOffset;
-    f[T.snap] = this.snapshotArea.byteOffset;
-    f[T.size] = q.size;
-    f[T.head] = q.head;
-    f[T.tail] = q.tail;
-    f[T.fetchAt] = fetchAt;
-    f[T.headWriteBack] = q.headWriteBack ? 1 : 0;
-    f[T.headAddr] = q.headIndex * 4;
-    this.frames = this.kernel(this.stateOffset);
+    if (q.ring !== this.ring || q.headWriteBack !== this.headWriteBack || q.headIndex !== this.headIndex) {
+      // the queue's ring and write-back: written when they change (a store to the state block is not free)
+      this.ring = q.ring;
+      this.headWriteBack = q.headWriteBack;
+      this.headIndex = q.headIndex;
+      f[T.ring] = q.ringOffset;
+      f[T.snap] = this.snapshotArea.byteOffset;
+      f[T.size] = q.size;
+      f[T.headWriteBack] = q.headWriteBack ? 1 : 0;
+      f[T.headAddr] = q.headIndex * 4;
+    }
+    this.frames = this.kernel(this.stateOffset, q.head, q.tail, fetchAt + 1);
     this.bytes = f[T.bytes];
     this.nulls = f[T.nulls];
     this.fetching = f[T.fetching] !== 0;

@@ -19,9 +19,7 @@ export const T = {
   ring: 0,
   snap: 1,
   size: 2,
-  head: 3, // in/out
-  tail: 4,
-  fetchAt: 5, // descriptor index where fetching starts, or -1
+  head: 3, // out (head, tail and fetchAt come as parameters)
   physLow: 6, // buffers must be in [physLow, physHigh - length]
   physHigh: 7,
   headWriteBack: 8, // 1: head write-back to headAddr
@@ -34,11 +32,14 @@ export const T = {
 } as const;
 export const TX_STATE_DOUBLES = 16;
 
-const s = 0;
-const [ring, snap, size, head, tail, fetchAt, frames, nulls, stop, fetching, d, e, w2, length, headWriteBack, headAddr, w3] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17];
+// parameters: the state block's byte offset, then what changes at every burst (passing it costs no stores):
+// head, tail, and fetchAt + 1 (0: nothing to fetch)
+const [s, head, tail, fetchAt] = [0, 1, 2, 3];
+const PARAMS: W.ValType[] = ['i32', 'i32', 'i32', 'i32'];
+const [ring, snap, size, frames, nulls, stop, fetching, d, e, w2, length, headWriteBack, headAddr, w3] = [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17];
 const [bytes] = [18];
 const [physLow, physHigh, phys] = [19, 20, 21];
-const LOCALS: W.ValType[] = [...Array<W.ValType>(17).fill('i32'), 'f64', 'i64', 'i64', 'i64'];
+const LOCALS: W.ValType[] = [...Array<W.ValType>(14).fill('i32'), 'f64', 'i64', 'i64', 'i64'];
 
 const field = (i: number): W.Bytes => W.f64Load(W.get(s), i * 8);
 const intField = (i: number): W.Bytes => W.i32FromF64(field(i));
@@ -50,10 +51,6 @@ const body: W.Bytes = W.seqOf(
   W.set(ring, intField(T.ring)),
   W.set(snap, intField(T.snap)),
   W.set(size, intField(T.size)),
-  W.set(head, intField(T.head)),
-  W.set(tail, intField(T.tail)),
-  // fetchAt + 1 as an unsigned integer (0: none), compared with head + 1
-  W.set(fetchAt, W.i32FromF64(W.f64Add(field(T.fetchAt), W.f64(1)))),
   W.set(physLow, W.i64FromF64(field(T.physLow))),
   W.set(physHigh, W.i64FromF64(field(T.physHigh))),
   W.set(headWriteBack, intField(T.headWriteBack)),
@@ -120,8 +117,11 @@ const body: W.Bytes = W.seqOf(
 
 let compiled: object | null = null;
 
-/** The transmit kernel over `memory`: transmit(stateOffset) runs one burst (see the top of this file). */
-export function txKernel(memory: SharedMemory): (state: number) => number {
-  if (compiled === null) compiled = compile(W.module([{ name: 'transmit', params: ['i32'], results: ['i32'], locals: LOCALS, body }]));
-  return instantiate(compiled, memory).transmit as (state: number) => number;
+/** transmit(state, head, tail, fetchAt + 1): one burst (see the top of this file); the frames sent. */
+export type TxKernel = (state: number, head: number, tail: number, fetchAtPlusOne: number) => number;
+
+/** The transmit kernel over `memory`. */
+export function txKernel(memory: SharedMemory): TxKernel {
+  if (compiled === null) compiled = compile(W.module([{ name: 'transmit', params: PARAMS, results: ['i32'], locals: LOCALS, body }]));
+  return instantiate(compiled, memory).transmit as TxKernel;
 }
