@@ -54,8 +54,12 @@ export function receiveFrames(nic: SimNic, nowNs: number): boolean {
       nic.rxInputDry = false;
       const taken = engine.receive(nic, q, nowNs, budget);
       if (taken !== 0) busy = true;
+      if (engine.dropped !== 0) {
+        countDropped(nic, engine.dropped);
+        busy = true;
+      }
       if (nic.rxInputDry) return busy;
-      budget -= taken;
+      budget -= taken + engine.dropped;
     }
     const taken = receiveDirect(nic, q, direct, nowNs, budget);
     if (taken !== 0) busy = true;

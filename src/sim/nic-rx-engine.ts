@@ -34,6 +34,8 @@ export class RxEngine {
   private frameBytes = 0;
   /** Frames the kernel has received (tests, diagnostics). */
   frames = 0;
+  /** Frames the last burst dropped for want of a descriptor (DROP_EN): receiveFrames counts them. */
+  dropped = 0;
   /** The ring, format and largest frame the state block holds (receive). */
   private ring: Uint32Array | null = null;
   private advanced = false;
@@ -84,10 +86,12 @@ export class RxEngine {
 
   /**
    * One burst into queue 0 (receiveDirect's conditions hold: receiving, every frame accepted, CRC stripped, the
-   * input's frames fit the buffers). Returns the frames taken; nic.rxInputDry tells whether the input ran dry.
-   * Leaves the descriptor at the head to the JavaScript path when it needs it (modified, buffer elsewhere).
+   * input's frames fit the buffers). Returns the frames received; `dropped` the frames that found no free
+   * descriptor with DROP_EN (dropped unread, as receiveFrames skips them); nic.rxInputDry tells whether the input
+   * ran dry. Leaves the descriptor at the head to the JavaScript path when it needs it (modified, buffer elsewhere).
    */
   receive(nic: SimNic, q: RxQueueState, nowNs: number, budget: number): number {
+    this.dropped = 0;
     const input = this.input;
     if (input === null || !q.snapshotInArea || q.ringBuffer !== this.buffer) return 0;
     const f = this.state;
@@ -103,7 +107,9 @@ export class RxEngine {
       f[S.advanced] = q.advanced ? 1 : 0;
       f[S.max] = nic.directMax;
     }
-    const frames = this.kernel(this.stateOffset, q.head, q.tail, budget, input.stampFlow, nowNs, nic.rxWireFreeNs, nic.lastPollNs, input.stampSent, input.stampWireBits);
+    const canDrop = q.dropEnable && nic.skipInput !== null ? 1 : 0;
+    const frames = this.kernel(this.stateOffset, q.head, q.tail, budget, input.stampFlow, nowNs, nic.rxWireFreeNs, nic.lastPollNs, input.stampSent, input.stampWireBits, canDrop);
+    this.dropped = f[S.dropped];
     input.loadStampState(f);
     q.head = f[S.head];
     nic.rxWireFreeNs = f[S.wireFree];

@@ -56,8 +56,9 @@ export const S = {
   frames: 29, // out
   dry: 30, // out: the input had nothing due
   stop: 31, // out: the descriptor at head needs the JavaScript path
+  dropped: 32, // out: frames dropped for want of a descriptor (DROP_EN), not written anywhere
 } as const;
-export const STATE_DOUBLES = 32;
+export const STATE_DOUBLES = 33;
 
 export const RATE_KIND_UNLIMITED = 0;
 export const RATE_KIND_LINE = 1;
@@ -66,12 +67,17 @@ export const RATE_KIND_FIXED = 2;
 // parameters: the state block's byte offset, then what changes at every burst (passing it costs no stores)
 const [s, head, tail, budget, nextFlow] = [0, 1, 2, 3, 4];
 const [now, wireFree, lastPoll, sent, wireBits] = [5, 6, 7, 8, 9];
-const PARAMS: W.ValType[] = ['i32', 'i32', 'i32', 'i32', 'i32', 'f64', 'f64', 'f64', 'f64', 'f64'];
-// locals
-const [ring, snap, size, frames, advanced, table, flows, length, rateKind, d, e, at, src, k, stop, dry] = [10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25];
-const [start, interval, count, frameBits, arrivalNs, lineRate, due] = [26, 27, 28, 29, 30, 31, 32];
-const [physBase, physLow, physHigh, phys, max, advStatus, legacyStatus] = [33, 34, 35, 36, 37, 38, 39];
-const LOCALS: W.ValType[] = [...Array<W.ValType>(16).fill('i32'), ...Array<W.ValType>(7).fill('f64'), ...Array<W.ValType>(5).fill('i64'), 'i32', 'i32'];
+// canDrop: 1 when a frame finding no free descriptor is dropped (SRRCTL.DROP_EN) rather than waited for
+const [canDrop] = [10];
+const PARAMS: W.ValType[] = ['i32', 'i32', 'i32', 'i32', 'i32', 'f64', 'f64', 'f64', 'f64', 'f64', 'i32'];
+// locals, numbered after the parameters, grouped by type as LOCALS declares them
+const I32 = PARAMS.length;
+const [ring, snap, size, frames, advanced, table, flows, length, rateKind, d, e, at, src, k, stop, dry, dropped, advStatus, legacyStatus] = Array.from({ length: 19 }, (_, i) => I32 + i);
+const F64 = I32 + 19;
+const [start, interval, count, frameBits, arrivalNs, lineRate, due] = Array.from({ length: 7 }, (_, i) => F64 + i);
+const I64 = F64 + 7;
+const [physBase, physLow, physHigh, phys, max] = Array.from({ length: 5 }, (_, i) => I64 + i);
+const LOCALS: W.ValType[] = [...Array<W.ValType>(19).fill('i32'), ...Array<W.ValType>(7).fill('f64'), ...Array<W.ValType>(5).fill('i64')];
 
 const field = (i: number): W.Bytes => W.f64Load(W.get(s), i * 8);
 const intField = (i: number): W.Bytes => W.i32FromF64(field(i));
@@ -106,6 +112,37 @@ const copyFrame: W.Bytes = W.seqOf(
   ),
 );
 
+/**
+ * The input's count limit, then the due time of its next frame: either ends the burst with dry = 1 (`extra`: how
+ * many blocks deeper than the loop's body this sits).
+ */
+const inputDue = (extra: number): W.Bytes =>
+  W.seqOf(
+    W.if_(W.f64Ge(W.get(sent), W.get(count)), [W.set(dry, W.i32(1)), W.br(2 + extra)]),
+    W.if_(W.get(rateKind), [
+      W.set(
+        due,
+        W.select(
+          W.f64Add(W.get(start), W.f64Div(W.get(wireBits), W.get(lineRate))),
+          W.f64Add(W.get(start), W.f64Mul(W.get(sent), W.get(interval))),
+          W.i32Eq(W.get(rateKind), W.i32(RATE_KIND_LINE)),
+        ),
+      ),
+      W.if_(W.f64Gt(W.get(due), W.get(now)), [W.set(dry, W.i32(1)), W.br(3 + extra)]),
+    ]),
+  );
+
+/** The flow after this frame's (in turn). */
+const nextFlowStep: W.Bytes = W.set(nextFlow, W.select(W.i32(0), W.i32Add(W.get(nextFlow), W.i32(1)), W.i32Eq(W.i32Add(W.get(nextFlow), W.i32(1)), W.get(flows))));
+
+/** A frame produced: the input's counters, and the wire busy until it has arrived (arrivalEnd, from the later of
+ * the wire's free time and the previous poll). */
+const inputStep: W.Bytes = W.seqOf(
+  W.set(sent, W.f64Add(W.get(sent), W.f64(1))),
+  W.set(wireBits, W.f64Add(W.get(wireBits), W.get(frameBits))),
+  W.set(wireFree, W.f64Add(W.select(W.get(wireFree), W.get(lastPoll), W.f64Gt(W.get(wireFree), W.get(lastPoll))), W.get(arrivalNs))),
+);
+
 const body: W.Bytes = W.seqOf(
   W.set(ring, intField(S.ring)),
   W.set(snap, intField(S.snap)),
@@ -130,11 +167,20 @@ const body: W.Bytes = W.seqOf(
   W.set(frames, W.i32(0)),
   W.set(stop, W.i32(0)),
   W.set(dry, W.i32(0)),
+  W.set(dropped, W.i32(0)),
   W.block(
     W.loop(
-      W.brIf(1, W.i32GeU(W.get(frames), W.get(budget))),
-      W.brIf(1, W.i32Eq(W.get(head), W.get(tail))),
+      W.brIf(1, W.i32GeU(W.i32Add(W.get(frames), W.get(dropped)), W.get(budget))),
       W.brIf(1, W.f64Gt(W.get(wireFree), W.get(now))),
+      // no free descriptor: with DROP_EN the input's next frame is dropped unread (receiveFrames' skip), else stop
+      W.if_(W.i32Eq(W.get(head), W.get(tail)), [
+        W.brIf(2, W.i32Eqz(W.get(canDrop))),
+        inputDue(1),
+        nextFlowStep,
+        inputStep,
+        W.set(dropped, W.i32Add(W.get(dropped), W.i32(1))),
+        W.br(1),
+      ]),
       W.set(d, W.i32Add(W.get(ring), W.i32Shl(W.get(head), W.i32(4)))),
       W.set(e, W.i32Add(W.get(snap), W.i32Shl(W.get(head), W.i32(4)))),
       // modified since it was handed over: the JavaScript path reports it
@@ -144,26 +190,11 @@ const body: W.Bytes = W.seqOf(
       W.if_(W.i32Or(W.i64LtU(W.get(phys), W.get(physLow)), W.i64GtU(W.i64Add(W.get(phys), W.get(max)), W.get(physHigh))), [W.set(stop, W.i32(1)), W.br(2)]),
       W.set(at, W.i32WrapI64(W.i64Sub(W.get(phys), W.get(physBase)))),
       W.if_(W.i32And(W.get(at), W.i32(3)), [W.set(stop, W.i32(1)), W.br(2)]),
-      // the input: count limit, then the due time of its next frame
-      W.if_(W.f64Ge(W.get(sent), W.get(count)), [W.set(dry, W.i32(1)), W.br(2)]),
-      W.if_(W.get(rateKind), [
-        W.set(
-          due,
-          W.select(
-            W.f64Add(W.get(start), W.f64Div(W.get(wireBits), W.get(lineRate))),
-            W.f64Add(W.get(start), W.f64Mul(W.get(sent), W.get(interval))),
-            W.i32Eq(W.get(rateKind), W.i32(RATE_KIND_LINE)),
-          ),
-        ),
-        W.if_(W.f64Gt(W.get(due), W.get(now)), [W.set(dry, W.i32(1)), W.br(3)]),
-      ]),
+      inputDue(0),
       W.set(src, W.i32Load(W.i32Add(W.get(table), W.i32Shl(W.get(nextFlow), W.i32(2))))),
-      W.set(nextFlow, W.select(W.i32(0), W.i32Add(W.get(nextFlow), W.i32(1)), W.i32Eq(W.i32Add(W.get(nextFlow), W.i32(1)), W.get(flows)))),
+      nextFlowStep,
       copyFrame,
-      W.set(sent, W.f64Add(W.get(sent), W.f64(1))),
-      W.set(wireBits, W.f64Add(W.get(wireBits), W.get(frameBits))),
-      // arrivalEnd: from the later of the wire's free time and the previous poll
-      W.set(wireFree, W.f64Add(W.select(W.get(wireFree), W.get(lastPoll), W.f64Gt(W.get(wireFree), W.get(lastPoll))), W.get(arrivalNs))),
+      inputStep,
       // write-back, the status word last (writeBackRx)
       W.if_(
         W.get(advanced),
@@ -187,13 +218,14 @@ const body: W.Bytes = W.seqOf(
   put(S.frames, W.f64FromI32(W.get(frames))),
   put(S.dry, W.f64FromI32(W.get(dry))),
   put(S.stop, W.f64FromI32(W.get(stop))),
+  put(S.dropped, W.f64FromI32(W.get(dropped))),
   W.get(frames),
 );
 
 let compiled: object | null = null;
 
-/** receive(state, head, tail, budget, nextFlow, now, wireFree, lastPoll, sent, wireBits): one burst; frames taken. */
-export type RxKernel = (state: number, head: number, tail: number, budget: number, nextFlow: number, now: number, wireFree: number, lastPoll: number, sent: number, wireBits: number) => number;
+/** receive(state, head, tail, budget, nextFlow, now, wireFree, lastPoll, sent, wireBits, canDrop): one burst; frames received. */
+export type RxKernel = (state: number, head: number, tail: number, budget: number, nextFlow: number, now: number, wireFree: number, lastPoll: number, sent: number, wireBits: number, canDrop: number) => number;
 
 /** The receive kernel over `memory` (see the top of this file and RxKernel). */
 export function rxKernel(memory: SharedMemory): RxKernel {
