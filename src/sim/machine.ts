@@ -5,8 +5,7 @@
 // Inline time: advanceNs(ns) first polls every NIC fully at the current time (noticing what the driver wrote since
 // the last poll), then advances in steps of `stepNs` (growing up to `maxIdleStepNs` while nothing happens), running
 // the data path at each step (a full register scan every 64 steps, in case a wire callback or another thread wrote).
-import { sharedMemory } from './wasm/api';
-import { ENGINE_AREA_BYTES } from './wasm/rx-engine';
+import { engineArea, engineWindow } from './wasm/layout';
 import { DmaMemory, PciAddress, TinyNfError } from '../env/environment';
 import type { Violation } from './checker';
 import { DEFAULT_DMA_BYTES, DEFAULT_PHYS_BASE, PhysicalMemory, alignUp } from './memory';
@@ -77,7 +76,7 @@ export class SimMachine {
     // The window is a shared WebAssembly.Memory (a SharedArrayBuffer to everything else), so that each port's
     // receive engine (nic-rx-engine.ts) works on it; the engines' areas follow what allocateDma hands out.
     const allocationEnd = alignUp(dmaBytes, 4096) + reserved;
-    const wasmMemory = sharedMemory(allocationEnd + ports * ENGINE_AREA_BYTES);
+    const wasmMemory = engineWindow(allocationEnd, ports);
     const window = wasmMemory.buffer;
     const physBase = options.physBase ?? DEFAULT_PHYS_BASE;
     this.memory = new PhysicalMemory(window, physBase, reserved, allocationEnd);
@@ -96,7 +95,7 @@ export class SimMachine {
         strict: options.strict ?? false,
         bar0Phys: 0xf000_0000 + i * 0x100000,
         staging: { buffer: window, rxOffset: i * 2 * STAGING_BYTES, txOffset: i * 2 * STAGING_BYTES + STAGING_BYTES },
-        engine: options.engines === false ? undefined : { memory: wasmMemory, offset: allocationEnd + i * ENGINE_AREA_BYTES, windowPhys: physBase, dmaEnd: allocationEnd },
+        engine: options.engines === false ? undefined : engineArea(wasmMemory, physBase, allocationEnd, i),
         sameIntervalStrict: true,
       });
       this.addresses.push(address);

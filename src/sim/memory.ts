@@ -42,7 +42,7 @@ export class PhysicalMemory {
 
   /**
    * `reserved` bytes at the start of the window are kept out of allocateDma (the simulator's staging area), and so
-   * is everything from `allocationEnd` on (the receive engines' areas, wasm/rx-engine.ts).
+   * is everything from `allocationEnd` on (the ports' engine areas, wasm/layout.ts).
    */
   constructor(
     readonly window: SharedArrayBuffer,

@@ -4,28 +4,16 @@
 import { alignUp } from './memory';
 import { FCS_BYTES, MIN_FRAME_BYTES, frameWireNs } from './nic-constants';
 import type { SimNic } from './nic';
-import type { RxQueueState } from './queues';
-import * as R from './registers';
-import type { SharedMemory } from './wasm/api';
+import type { RxQueueState, SnapshotArea } from './queues';
 import { snapshotKernel } from './wasm/snapshot';
-import { RX_SNAPSHOT_AT, RX_STATE_AT, SNAPSHOT_BYTES, TEMPLATES_AT, TEMPLATE_BYTES } from './wasm/layout';
+import { EngineArea, RX_SNAPSHOT_AT, RX_STATE_AT, SNAPSHOT_BYTES, TEMPLATES_AT, TEMPLATE_BYTES } from './wasm/layout';
 import { RxKernel, S, STATE_DOUBLES, rxKernel } from './wasm/rx-engine';
 import type { StampingInput, WireInput } from './wire';
-
-/** Where a port's engine lives: `memory` is the DMA window (physical address `windowPhys` at byte 0). */
-export interface EngineArea {
-  memory: SharedMemory;
-  /** Byte offset of the port's ENGINE_AREA_BYTES in the window (outside what allocateDma hands out). */
-  offset: number;
-  windowPhys: number;
-  /** Where the window's DMA memory ends (PhysicalMemory.allocationEnd): buffers past it are not DMA memory. */
-  dmaEnd: number;
-}
 
 export class RxEngine {
   readonly buffer: SharedArrayBuffer;
   /** Receive queue 0's snapshots go here (RingState.snapshotArea), where the kernel reads them. */
-  readonly snapshotArea: { buffer: SharedArrayBuffer; byteOffset: number; bytes: number; copy: (to: number, from: number, count: number) => void };
+  readonly snapshotArea: SnapshotArea;
   private readonly state: Float64Array;
   private readonly stateOffset: number;
   private readonly templatesOffset: number;
@@ -49,11 +37,9 @@ export class RxEngine {
     this.templatesOffset = area.offset + TEMPLATES_AT;
     this.kernel = rxKernel(area.memory);
     const f = this.state;
+    f[S.snap] = this.snapshotArea.byteOffset;
     f[S.physBase] = area.windowPhys;
-    f[S.physLow] = area.windowPhys;
     f[S.physHigh] = area.windowPhys + area.dmaEnd;
-    f[S.advStatus] = R.RX_ADV_W2_DD | R.RX_ADV_W2_EOP;
-    f[S.legacyStatus] = R.RX_LEGACY_W3_DD | R.RX_LEGACY_W3_EOP;
   }
 
   /** Whether the engine serves `input` (a StampingInput whose templates fit the area); copies its templates. */
@@ -93,7 +79,7 @@ export class RxEngine {
   receive(nic: SimNic, q: RxQueueState, nowNs: number, budget: number): number {
     this.dropped = 0;
     const input = this.input;
-    if (input === null || !q.snapshotInArea || q.ringBuffer !== this.buffer) return 0;
+    if (input === null || !q.snapshotsInArea) return 0;
     const f = this.state;
     if (!input.saveStampState(f)) return 0;
     if (q.ring !== this.ring || q.advanced !== this.advanced || nic.directMax !== this.max) {
@@ -102,7 +88,6 @@ export class RxEngine {
       this.advanced = q.advanced;
       this.max = nic.directMax;
       f[S.ring] = q.ringOffset;
-      f[S.snap] = this.snapshotArea.byteOffset;
       f[S.size] = q.size;
       f[S.advanced] = q.advanced ? 1 : 0;
       f[S.max] = nic.directMax;

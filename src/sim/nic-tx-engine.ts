@@ -1,15 +1,14 @@
 // A port's transmit engine (the WebAssembly kernel of wasm/tx-engine.ts) on the NIC's side: its state block and
 // transmit queue 0's snapshots in the port's engine area, one burst per call (transmitQueue decides when).
-import type { EngineArea } from './nic-rx-engine';
-import type { TxQueueState } from './queues';
+import type { SnapshotArea, TxQueueState } from './queues';
 import { snapshotKernel } from './wasm/snapshot';
-import { SNAPSHOT_BYTES, TX_SNAPSHOT_AT, TX_STATE_AT } from './wasm/layout';
+import { EngineArea, SNAPSHOT_BYTES, TX_SNAPSHOT_AT, TX_STATE_AT } from './wasm/layout';
 import { T, TX_STATE_DOUBLES, TxKernel, txKernel } from './wasm/tx-engine';
 
 export class TxEngine {
   readonly buffer: SharedArrayBuffer;
   /** Transmit queue 0's snapshots go here (RingState.snapshotArea), where the kernel reads them. */
-  readonly snapshotArea: { buffer: SharedArrayBuffer; byteOffset: number; bytes: number; copy: (to: number, from: number, count: number) => void };
+  readonly snapshotArea: SnapshotArea;
   private readonly state: Float64Array;
   private readonly stateOffset: number;
   private readonly kernel: TxKernel;
@@ -31,13 +30,14 @@ export class TxEngine {
     this.state = new Float64Array(this.buffer, this.stateOffset, TX_STATE_DOUBLES);
     this.snapshotArea = { buffer: this.buffer, byteOffset: area.offset + TX_SNAPSHOT_AT, bytes: SNAPSHOT_BYTES, copy: snapshotKernel(area.memory) };
     this.kernel = txKernel(area.memory);
+    this.state[T.snap] = this.snapshotArea.byteOffset;
     this.state[T.physLow] = area.windowPhys;
     this.state[T.physHigh] = area.windowPhys + area.dmaEnd;
   }
 
   /** Whether the kernel can work on `q` (queue 0, its ring, snapshots and head write-back word in the window). */
   serves(q: TxQueueState): boolean {
-    return q.index === 0 && q.snapshotInArea && q.ringBuffer === this.buffer && (!q.headWriteBack || q.headBuffer === this.buffer);
+    return q.index === 0 && q.snapshotsInArea && (!q.headWriteBack || q.headBuffer === this.buffer);
   }
 
   /**
@@ -52,7 +52,6 @@ export class TxEngine {
       this.headWriteBack = q.headWriteBack;
       this.headIndex = q.headIndex;
       f[T.ring] = q.ringOffset;
-      f[T.snap] = this.snapshotArea.byteOffset;
       f[T.size] = q.size;
       f[T.headWriteBack] = q.headWriteBack ? 1 : 0;
       f[T.headAddr] = q.headIndex * 4;

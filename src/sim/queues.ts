@@ -6,6 +6,14 @@ import type { MemoryRegion, PhysicalMemory } from './memory';
 
 export const DESCRIPTOR_BYTES = 16;
 
+/** Memory for a ring's snapshots in an engine area, and the kernel that copies descriptors into it. */
+export interface SnapshotArea {
+  buffer: SharedArrayBuffer;
+  byteOffset: number;
+  bytes: number;
+  copy: (to: number, from: number, count: number) => void;
+}
+
 export class RingState {
   enabled = false;
   /** Poll at which the queue was enabled (for the same-poll-interval ordering rule). */
@@ -15,17 +23,15 @@ export class RingState {
   size = 0;
   /** The ring as 32-bit words (4 per descriptor), a view over the DMA region holding it. */
   ring: Uint32Array = EMPTY;
-  /** The buffer and byte offset of `ring` (read once at latch: a SharedArrayBuffer view's are slow to read). */
-  ringBuffer: SharedArrayBuffer | null = null;
+  /** The byte offset of `ring` in its region's buffer (read once at latch: a SharedArrayBuffer view's is slow). */
   ringOffset = 0;
   /**
-   * Where the snapshots go if they fit (a receive engine's area, wasm/rx-engine.ts, so that its kernel reads them),
-   * and whether they are there since the last latch.
+   * Where the snapshots go when the ring is in the area's buffer and they fit (an engine's area, so that its kernel
+   * reads them: nic-rx-engine.ts, nic-tx-engine.ts).
    */
-  snapshotArea: { buffer: SharedArrayBuffer; byteOffset: number; bytes: number; copy: (to: number, from: number, count: number) => void } | null = null;
-  snapshotInArea = false;
-  /** The area's copy kernel (wasm/snapshot.ts) while both the ring and its snapshots are in the area's buffer. */
-  private snapshotCopy: ((to: number, from: number, count: number) => void) | null = null;
+  snapshotArea: SnapshotArea | null = null;
+  /** The area's copy kernel (wasm/snapshot.ts) while the snapshots are in the area (since the last latch). */
+  private snapshotCopy: SnapshotArea['copy'] | null = null;
   head = 0;
   tail = 0;
   /** Copies of the descriptors handed to the NIC (4 words each), compared when the NIC uses them. */
@@ -68,16 +74,14 @@ export class RingState {
     this.ringPhys = phys;
     this.size = size;
     this.ring = new Uint32Array(region.buffer, byteOffset, size * 4);
-    this.ringBuffer = region.buffer;
     this.ringOffset = byteOffset;
     const area = this.snapshotArea;
-    this.snapshotInArea = false;
+    const wasInArea = this.snapshotCopy !== null;
     this.snapshotCopy = null;
-    if (area !== null && size * 16 <= area.bytes) {
+    if (area !== null && region.buffer === area.buffer && size * 16 <= area.bytes) {
       this.snapshot = new Uint32Array(area.buffer, area.byteOffset, size * 4);
-      this.snapshotInArea = true;
-      if (region.buffer === area.buffer) this.snapshotCopy = area.copy;
-    } else if (this.snapshot.length !== size * 4 || (area !== null && this.snapshot.buffer === area.buffer)) {
+      this.snapshotCopy = area.copy;
+    } else if (this.snapshot.length !== size * 4 || wasInArea) {
       this.snapshot = new Uint32Array(size * 4);
     }
     this.slotPhys = new Float64Array(size).fill(-1);
@@ -87,6 +91,11 @@ export class RingState {
     this.slotRoom = new Float64Array(size);
     this.slotRegions = new Array<MemoryRegion>(size).fill(region);
     this.unfetched = 0;
+  }
+
+  /** Whether ring and snapshots are both in the engine area (its kernels can work on them). */
+  get snapshotsInArea(): boolean {
+    return this.snapshotCopy !== null;
   }
 
   /** Hand over descriptors up to `to` (the new tail) with their fetch deferred (see `unfetched`). */
@@ -151,7 +160,7 @@ export class RingState {
       const n = (to - from + size) % size;
       if (n === 0) return;
       const first = from + n <= size ? n : size - from;
-      const snapAt = (this.snapshotArea as { byteOffset: number }).byteOffset;
+      const snapAt = (this.snapshotArea as SnapshotArea).byteOffset;
       copy(snapAt + from * 16, this.ringOffset + from * 16, first);
       if (first < n) copy(snapAt, this.ringOffset, n - first);
       return;
@@ -179,7 +188,6 @@ export class RingState {
   disable(): void {
     this.enabled = false;
     this.unfetched = 0;
-    this.snapshotCopy = null;
     this.ring = EMPTY;
     this.size = 0;
   }

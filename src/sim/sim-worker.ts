@@ -6,7 +6,7 @@
 // of enabled queues, the receive and transmit data paths); no allocation. Every MESSAGE_EVERY iterations (and before
 // an idle sleep) it answers the main thread's requests; it publishes counters into the stats SharedArrayBuffer every
 // PUBLISH_EVERY iterations and as soon as it goes idle after work.
-import { ENGINE_AREA_BYTES } from './wasm/rx-engine';
+import { engineArea } from './wasm/layout';
 import { MessagePort, receiveMessageOnPort, workerData } from 'worker_threads';
 import type { Violation } from './checker';
 import { PhysicalMemory } from './memory';
@@ -86,7 +86,7 @@ class SimThread {
         config: p.config,
         bar0Phys: p.bar0Phys,
         staging: { buffer: setup.window, rxOffset: i * 2 * setup.stagingBytes, txOffset: i * 2 * setup.stagingBytes + setup.stagingBytes },
-        engine: { memory: setup.memory, offset: setup.allocationEnd + i * ENGINE_AREA_BYTES, windowPhys: setup.windowPhys, dmaEnd: setup.allocationEnd },
+        engine: engineArea(setup.memory, setup.windowPhys, setup.allocationEnd, i),
         // The driver runs concurrently: a tail may legitimately land in the same poll interval as its ENABLE.
         sameIntervalStrict: false,
         clock: () => this.nowNs(),

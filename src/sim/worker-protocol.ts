@@ -102,7 +102,7 @@ export interface WorkerSetup {
   memory: SharedMemory;
   windowPhys: number;
   reserved: number;
-  /** allocateDma's end; each port's receive engine area follows (ENGINE_AREA_BYTES each). */
+  /** allocateDma's end; each port's engine area follows (wasm/layout.ts engineArea). */
   allocationEnd: number;
   stagingBytes: number;
   ports: PortSetup[];

@@ -28,8 +28,7 @@ import { DEFAULT_DMA_BYTES, DEFAULT_PHYS_BASE, PhysicalMemory, alignUp } from '.
 import { STAGING_BYTES, TxPacing } from './nic';
 import * as C from './pci-config';
 import * as R from './registers';
-import { sharedMemory } from './wasm/api';
-import { ENGINE_AREA_BYTES } from './wasm/rx-engine';
+import { engineWindow } from './wasm/layout';
 import {
   CONTROL_WORDS,
   CTRL_ACK,
@@ -122,7 +121,7 @@ export class SimWorker implements SimulatedPlatform {
     // A shared WebAssembly.Memory's buffer (plain SharedArrayBuffer to everything else): the worker's receive
     // engines (nic-rx-engine.ts) work on it; their areas follow what allocateDma hands out
     const allocationEnd = alignUp(dmaBytes, 4096) + reserved;
-    const wasmMemory = sharedMemory(allocationEnd + ports * ENGINE_AREA_BYTES);
+    const wasmMemory = engineWindow(allocationEnd, ports);
     const window = wasmMemory.buffer;
     const windowPhys = options.physBase ?? DEFAULT_PHYS_BASE;
     this.memory = new PhysicalMemory(window, windowPhys, reserved, allocationEnd);

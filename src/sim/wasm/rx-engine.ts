@@ -9,14 +9,13 @@
 // call reads and writes, receive queue 0's descriptor snapshots, and the input's templates.
 //
 // Per descriptor, as receiveDirect (every rule there holds here; the differences are only where each value lives):
-// stop at the budget, the tail or a busy wire; stop (stop = 1, the JavaScript path takes over at that descriptor) if
-// it differs from its snapshot, its buffer is not in the window's DMA part or not 4-byte aligned; stop (dry = 1) if
+// stop at the budget, the tail or a busy wire; stop (the JavaScript path takes over at that descriptor) if it
+// differs from its snapshot, its buffer is not in the window's DMA part or not 4-byte aligned; stop (dry = 1) if
 // the input has nothing due; else stamp the next flow's template into the buffer, advance the wire time, write the
 // descriptor back (status word last: the ORDERING assumption of writeBackRx) and move the head.
+import * as R from '../registers';
 import { SharedMemory, compile, instantiate } from './api';
 import * as W from './encode';
-
-export { ENGINE_AREA_BYTES } from './layout';
 
 /**
  * The state block: doubles at these indices. What changes at every burst (head, tail, budget, now, wire and
@@ -27,38 +26,29 @@ export const S = {
   ring: 0, // byte offset of the ring in the memory
   snap: 1, // byte offset of the ring's snapshots
   size: 2,
-  head: 3, // in/out
-  tail: 4,
-  budget: 5,
-  now: 6,
-  wireFree: 7, // in/out
-  lastPoll: 8,
-  advanced: 9, // 1: advanced descriptors (Section 7.1.6), 0: legacy (7.1.5)
-  physBase: 10, // physical address of memory byte 0
-  physLow: 11, // buffers must be in [physLow, physHigh - max]
-  physHigh: 12,
-  max: 13,
-  table: 14, // byte offset of the per-flow template offsets (one i32 each)
-  flows: 15,
-  nextFlow: 16, // in/out
-  length: 17,
-  rateKind: 18, // 0 unlimited, 1 line rate (due = start + wireBits / lineRate), 2 fixed (due = start + sent * interval)
-  start: 19,
-  interval: 20,
-  sent: 21, // in/out
-  count: 22,
-  wireBits: 23, // in/out
-  frameBits: 24,
-  arrivalNs: 25, // wire time of one frame (arrivalEnd's increment)
-  lineRate: 26,
-  advStatus: 27, // the advanced write-back's status word (DD | EOP)
-  legacyStatus: 28, // the legacy write-back's status word (DD | EOP)
-  frames: 29, // out
-  dry: 30, // out: the input had nothing due
-  stop: 31, // out: the descriptor at head needs the JavaScript path
-  dropped: 32, // out: frames dropped for want of a descriptor (DROP_EN), not written anywhere
+  head: 3, // out
+  wireFree: 4, // out
+  advanced: 5, // 1: advanced descriptors (Section 7.1.6), 0: legacy (7.1.5)
+  physBase: 6, // physical address of memory byte 0: buffers must be in [physBase, physHigh - max]
+  physHigh: 7,
+  max: 8,
+  table: 9, // byte offset of the per-flow template offsets (one i32 each)
+  flows: 10,
+  nextFlow: 11, // out
+  length: 12,
+  rateKind: 13, // 0 unlimited, 1 line rate (due = start + wireBits / lineRate), 2 fixed (due = start + sent * interval)
+  start: 14,
+  interval: 15,
+  sent: 16, // out
+  count: 17,
+  wireBits: 18, // out
+  frameBits: 19,
+  arrivalNs: 20, // wire time of one frame (arrivalEnd's increment)
+  lineRate: 21,
+  dry: 22, // out: the input had nothing due
+  dropped: 23, // out: frames dropped for want of a descriptor (DROP_EN), not written anywhere
 } as const;
-export const STATE_DOUBLES = 33;
+export const STATE_DOUBLES = 24;
 
 export const RATE_KIND_UNLIMITED = 0;
 export const RATE_KIND_LINE = 1;
@@ -72,12 +62,12 @@ const [canDrop] = [10];
 const PARAMS: W.ValType[] = ['i32', 'i32', 'i32', 'i32', 'i32', 'f64', 'f64', 'f64', 'f64', 'f64', 'i32'];
 // locals, numbered after the parameters, grouped by type as LOCALS declares them
 const I32 = PARAMS.length;
-const [ring, snap, size, frames, advanced, table, flows, length, rateKind, d, e, at, src, k, stop, dry, dropped, advStatus, legacyStatus] = Array.from({ length: 19 }, (_, i) => I32 + i);
-const F64 = I32 + 19;
+const [ring, snap, size, frames, advanced, table, flows, length, rateKind, d, e, at, src, k, dry, dropped] = Array.from({ length: 16 }, (_, i) => I32 + i);
+const F64 = I32 + 16;
 const [start, interval, count, frameBits, arrivalNs, lineRate, due] = Array.from({ length: 7 }, (_, i) => F64 + i);
 const I64 = F64 + 7;
-const [physBase, physLow, physHigh, phys, max] = Array.from({ length: 5 }, (_, i) => I64 + i);
-const LOCALS: W.ValType[] = [...Array<W.ValType>(19).fill('i32'), ...Array<W.ValType>(7).fill('f64'), ...Array<W.ValType>(5).fill('i64')];
+const [physBase, physHigh, phys, max] = Array.from({ length: 4 }, (_, i) => I64 + i);
+const LOCALS: W.ValType[] = [...Array<W.ValType>(16).fill('i32'), ...Array<W.ValType>(7).fill('f64'), ...Array<W.ValType>(4).fill('i64')];
 
 const field = (i: number): W.Bytes => W.f64Load(W.get(s), i * 8);
 const intField = (i: number): W.Bytes => W.i32FromF64(field(i));
@@ -159,13 +149,9 @@ const body: W.Bytes = W.seqOf(
   W.set(arrivalNs, field(S.arrivalNs)),
   W.set(lineRate, field(S.lineRate)),
   W.set(physBase, W.i64FromF64(field(S.physBase))),
-  W.set(physLow, W.i64FromF64(field(S.physLow))),
   W.set(physHigh, W.i64FromF64(field(S.physHigh))),
   W.set(max, W.i64FromF64(field(S.max))),
-  W.set(advStatus, intField(S.advStatus)),
-  W.set(legacyStatus, intField(S.legacyStatus)),
   W.set(frames, W.i32(0)),
-  W.set(stop, W.i32(0)),
   W.set(dry, W.i32(0)),
   W.set(dropped, W.i32(0)),
   W.block(
@@ -184,12 +170,12 @@ const body: W.Bytes = W.seqOf(
       W.set(d, W.i32Add(W.get(ring), W.i32Shl(W.get(head), W.i32(4)))),
       W.set(e, W.i32Add(W.get(snap), W.i32Shl(W.get(head), W.i32(4)))),
       // modified since it was handed over: the JavaScript path reports it
-      W.if_(W.i32Or(W.i64Ne(W.i64Load(W.get(d)), W.i64Load(W.get(e))), W.i64Ne(W.i64Load(W.get(d), 8), W.i64Load(W.get(e), 8))), [W.set(stop, W.i32(1)), W.br(2)]),
+      W.if_(W.i32Or(W.i64Ne(W.i64Load(W.get(d)), W.i64Load(W.get(e))), W.i64Ne(W.i64Load(W.get(d), 8), W.i64Load(W.get(e), 8))), [W.br(2)]),
       W.set(phys, W.i64Load(W.get(d))),
       // the buffer must be in the window's DMA part, max bytes of it, at a 4-byte aligned address (else: JavaScript)
-      W.if_(W.i32Or(W.i64LtU(W.get(phys), W.get(physLow)), W.i64GtU(W.i64Add(W.get(phys), W.get(max)), W.get(physHigh))), [W.set(stop, W.i32(1)), W.br(2)]),
+      W.if_(W.i32Or(W.i64LtU(W.get(phys), W.get(physBase)), W.i64GtU(W.i64Add(W.get(phys), W.get(max)), W.get(physHigh))), [W.br(2)]),
       W.set(at, W.i32WrapI64(W.i64Sub(W.get(phys), W.get(physBase)))),
-      W.if_(W.i32And(W.get(at), W.i32(3)), [W.set(stop, W.i32(1)), W.br(2)]),
+      W.if_(W.i32And(W.get(at), W.i32(3)), [W.br(2)]),
       inputDue(0),
       W.set(src, W.i32Load(W.i32Add(W.get(table), W.i32Shl(W.get(nextFlow), W.i32(2))))),
       nextFlowStep,
@@ -201,9 +187,9 @@ const body: W.Bytes = W.seqOf(
         [
           W.i64Store(W.get(d), W.i64Const0()),
           W.i32Store(W.get(d), W.get(length), 12),
-          W.i32Store(W.get(d), W.get(advStatus), 8),
+          W.i32Store(W.get(d), W.i32(R.RX_ADV_W2_DD | R.RX_ADV_W2_EOP), 8),
         ],
-        [W.i32Store(W.get(d), W.get(length), 8), W.i32Store(W.get(d), W.get(legacyStatus), 12)],
+        [W.i32Store(W.get(d), W.get(length), 8), W.i32Store(W.get(d), W.i32(R.RX_LEGACY_W3_DD | R.RX_LEGACY_W3_EOP), 12)],
       ),
       W.set(head, W.select(W.i32(0), W.i32Add(W.get(head), W.i32(1)), W.i32Eq(W.i32Add(W.get(head), W.i32(1)), W.get(size)))),
       W.set(frames, W.i32Add(W.get(frames), W.i32(1))),
@@ -215,9 +201,7 @@ const body: W.Bytes = W.seqOf(
   put(S.nextFlow, W.f64FromI32(W.get(nextFlow))),
   put(S.sent, W.get(sent)),
   put(S.wireBits, W.get(wireBits)),
-  put(S.frames, W.f64FromI32(W.get(frames))),
   put(S.dry, W.f64FromI32(W.get(dry))),
-  put(S.stop, W.f64FromI32(W.get(stop))),
   put(S.dropped, W.f64FromI32(W.get(dropped))),
   W.get(frames),
 );

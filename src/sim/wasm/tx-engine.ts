@@ -5,7 +5,7 @@
 //
 // Per descriptor, as transmitQueue: from `fetchAt` on (descriptors handed over at this poll, RingState.unfetched)
 // the read is the fetch and the snapshot records it; before it, a descriptor that differs from its snapshot stops
-// the burst (stop = 1: the JavaScript path reports it). Null descriptors (length 0) are consumed and counted. A
+// the burst (the JavaScript path reports it). Null descriptors (length 0) are consumed and counted. A
 // context descriptor, a frame of several descriptors, one without IFCS or shorter than 60 bytes (padding), or a
 // buffer outside the window's DMA part stops the burst there: the JavaScript path takes it. RS: the head written
 // back (Section 7.2.3.5.2) or DD in the descriptor, mirrored into the snapshot (the tail-lap check).
@@ -20,32 +20,31 @@ export const T = {
   snap: 1,
   size: 2,
   head: 3, // out (head, tail and fetchAt come as parameters)
-  physLow: 6, // buffers must be in [physLow, physHigh - length]
-  physHigh: 7,
-  headWriteBack: 8, // 1: head write-back to headAddr
-  headAddr: 9,
-  frames: 10, // out
-  bytes: 11, // out: Section 8.2.3.23.26 octets, FCS included
-  nulls: 12, // out: null descriptors consumed
-  stop: 13, // out: the descriptor at head needs the JavaScript path
-  fetching: 14, // out: fetchAt was reached
+  physLow: 4, // buffers must be in [physLow, physHigh - length]
+  physHigh: 5,
+  headWriteBack: 6, // 1: head write-back to headAddr
+  headAddr: 7,
+  bytes: 8, // out: Section 8.2.3.23.26 octets, FCS included
+  nulls: 9, // out: null descriptors consumed
+  fetching: 10, // out: fetchAt was reached
 } as const;
-export const TX_STATE_DOUBLES = 16;
+export const TX_STATE_DOUBLES = 11;
 
 // parameters: the state block's byte offset, then what changes at every burst (passing it costs no stores):
 // head, tail, and fetchAt + 1 (0: nothing to fetch)
 const [s, head, tail, fetchAt] = [0, 1, 2, 3];
 const PARAMS: W.ValType[] = ['i32', 'i32', 'i32', 'i32'];
-const [ring, snap, size, frames, nulls, stop, fetching, d, e, w2, length, headWriteBack, headAddr, w3] = [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17];
-const [bytes] = [18];
-const [physLow, physHigh, phys] = [19, 20, 21];
-const LOCALS: W.ValType[] = [...Array<W.ValType>(14).fill('i32'), 'f64', 'i64', 'i64', 'i64'];
+// locals, numbered after the parameters, grouped by type as LOCALS declares them
+const I32 = PARAMS.length;
+const [ring, snap, size, frames, nulls, fetching, d, e, w2, length, headWriteBack, headAddr, w3] = Array.from({ length: 13 }, (_, i) => I32 + i);
+const bytes = I32 + 13;
+const [physLow, physHigh, phys] = [I32 + 14, I32 + 15, I32 + 16];
+const LOCALS: W.ValType[] = [...Array<W.ValType>(13).fill('i32'), 'f64', 'i64', 'i64', 'i64'];
 
 const field = (i: number): W.Bytes => W.f64Load(W.get(s), i * 8);
 const intField = (i: number): W.Bytes => W.i32FromF64(field(i));
 const put = (i: number, value: W.Bytes): W.Bytes => W.f64Store(W.get(s), value, i * 8);
 const has = (bits: number): W.Bytes => W.i32And(W.get(w2), W.i32(bits));
-const stopHere: W.Bytes[] = [W.set(stop, W.i32(1)), W.br(2)];
 
 const body: W.Bytes = W.seqOf(
   W.set(ring, intField(T.ring)),
@@ -57,7 +56,6 @@ const body: W.Bytes = W.seqOf(
   W.set(headAddr, intField(T.headAddr)),
   W.set(frames, W.i32(0)),
   W.set(nulls, W.i32(0)),
-  W.set(stop, W.i32(0)),
   W.set(fetching, W.i32(0)),
   W.set(bytes, W.f64(0)),
   W.block(
@@ -69,22 +67,22 @@ const body: W.Bytes = W.seqOf(
       W.if_(
         W.get(fetching),
         [W.i64Store(W.get(e), W.i64Load(W.get(d))), W.i64Store(W.get(e), W.i64Load(W.get(d), 8), 8)],
-        [W.if_(W.i32Or(W.i64Ne(W.i64Load(W.get(d)), W.i64Load(W.get(e))), W.i64Ne(W.i64Load(W.get(d), 8), W.i64Load(W.get(e), 8))), [W.set(stop, W.i32(1)), W.br(3)])],
+        [W.if_(W.i32Or(W.i64Ne(W.i64Load(W.get(d)), W.i64Load(W.get(e))), W.i64Ne(W.i64Load(W.get(d), 8), W.i64Load(W.get(e), 8))), [W.br(3)])],
       ),
       W.set(w2, W.i32Load(W.get(d), 8)),
       W.set(length, W.i32And(W.get(w2), W.i32(R.TX_W2_LENGTH_MASK))),
       // an advanced context descriptor (Section 7.2.3.2.3): the JavaScript path
-      W.if_(W.i32And(W.i32Ne(has(R.TX_CMD_DEXT), W.i32(0)), W.i32Ne(has(R.TX_ADV_DTYP_MASK), W.i32(R.TX_ADV_DTYP_DATA << R.TX_ADV_DTYP_SHIFT))), stopHere),
+      W.if_(W.i32And(W.i32Ne(has(R.TX_CMD_DEXT), W.i32(0)), W.i32Ne(has(R.TX_ADV_DTYP_MASK), W.i32(R.TX_ADV_DTYP_DATA << R.TX_ADV_DTYP_SHIFT))), [W.br(2)]),
       W.if_(
         W.i32Eqz(W.get(length)),
         // a null descriptor (Section 7.2.3.2.2 with length 0): consumed, nothing is sent
         [W.set(nulls, W.i32Add(W.get(nulls), W.i32(1)))],
         [
-          W.if_(W.i32Eqz(has(R.TX_CMD_EOP)), [W.set(stop, W.i32(1)), W.br(3)]),
-          W.if_(W.i32Eqz(has(R.TX_CMD_IFCS)), [W.set(stop, W.i32(1)), W.br(3)]),
-          W.if_(W.i32LtU(W.get(length), W.i32(MIN_FRAME_BYTES)), [W.set(stop, W.i32(1)), W.br(3)]),
+          W.if_(W.i32Eqz(has(R.TX_CMD_EOP)), [W.br(3)]),
+          W.if_(W.i32Eqz(has(R.TX_CMD_IFCS)), [W.br(3)]),
+          W.if_(W.i32LtU(W.get(length), W.i32(MIN_FRAME_BYTES)), [W.br(3)]),
           W.set(phys, W.i64Load(W.get(d))),
-          W.if_(W.i32Or(W.i64LtU(W.get(phys), W.get(physLow)), W.i64GtU(W.i64Add(W.get(phys), W.i64FromI32(W.get(length))), W.get(physHigh))), [W.set(stop, W.i32(1)), W.br(3)]),
+          W.if_(W.i32Or(W.i64LtU(W.get(phys), W.get(physLow)), W.i64GtU(W.i64Add(W.get(phys), W.i64FromI32(W.get(length))), W.get(physHigh))), [W.br(3)]),
           W.set(frames, W.i32Add(W.get(frames), W.i32(1))),
           W.set(bytes, W.f64Add(W.get(bytes), W.f64FromI32(W.i32Add(W.get(length), W.i32(FCS_BYTES))))),
         ],
@@ -107,10 +105,8 @@ const body: W.Bytes = W.seqOf(
     ),
   ),
   put(T.head, W.f64FromI32(W.get(head))),
-  put(T.frames, W.f64FromI32(W.get(frames))),
   put(T.bytes, W.get(bytes)),
   put(T.nulls, W.f64FromI32(W.get(nulls))),
-  put(T.stop, W.f64FromI32(W.get(stop))),
   put(T.fetching, W.f64FromI32(W.get(fetching))),
   W.get(frames),
 );
