@@ -12,6 +12,7 @@ export function powerOnReset(nic: SimNic): void {
   nic.regs[R.EEC >>> 2] |= R.EEC_AUTO_RD;
   nic.regs[R.RDRXCTL >>> 2] |= R.RDRXCTL_DMAIDONE;
   nic.shadow.set(nic.regs);
+  nic.seen.set(nic.regs);
   clearState(nic);
   reloadState(nic);
 }
@@ -41,6 +42,8 @@ export function startReset(nic: SimNic, nowNs: number): void {
   const stalled = nic.lastPollNs > 0 && gap >= RESET_DURATION_NS;
   const regs = nic.regs;
   const shadow = nic.shadow;
+  const seen = nic.seen;
+  const watched = nic.watchIndexOf;
   const image = nic.resetImage;
   const wCtrl = R.CTRL >>> 2;
   const wEec = R.EEC >>> 2;
@@ -55,14 +58,15 @@ export function startReset(nic: SimNic, nowNs: number): void {
     if (w === wCtrl) continue; // last, below: a driver that sees CTRL.RST clear must see the whole reset
     const want = image[w];
     const value = regs[w];
-    // (the shadow of a word the NIC does not watch is refreshed by a rotating window, SimNic.refreshUnwatched: a write
-    // older than one refresh round is not mistaken for one made after the reset)
-    if (stalled && value !== shadow[w]) {
+    // (a word the NIC does not watch is compared with `seen`, refreshed a chunk at a time, SimNic.refreshUnwatched:
+    // a write older than one refresh round of BAR0 is not mistaken for one made after the reset)
+    if (stalled && value !== (watched[w] >= 0 ? shadow[w] : seen[w])) {
       kept++; // the driver's write, made after the reset: left for the scan
     } else if (value !== want) {
       Atomics.compareExchange(regs, w, value | 0, want | 0); // fails only if the driver just wrote: then kept too
     }
     shadow[w] = want;
+    seen[w] = want;
   }
   const ctrl = regs[wCtrl];
   if (ctrl !== image[wCtrl]) Atomics.compareExchange(regs, wCtrl, ctrl | 0, image[wCtrl] | 0);
