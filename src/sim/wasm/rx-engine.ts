@@ -73,33 +73,18 @@ const field = (i: number): W.Bytes => W.f64Load(W.get(s), i * 8);
 const intField = (i: number): W.Bytes => W.i32FromF64(field(i));
 const put = (i: number, value: W.Bytes): W.Bytes => W.f64Store(W.get(s), value, i * 8);
 
-/** Copy `length` bytes from `src` to `at` (locals), 16 at a time, then 8, 4 and single bytes; uses k. */
+/**
+ * Copy `length` bytes (at least 16: prepare() takes no runts) from `src` to `at` (locals) 16 at a time, the last 16
+ * ending at `length` (overlapping the one before when `length` is not a multiple of 16); uses k.
+ */
 const copyFrame: W.Bytes = W.seqOf(
   W.set(k, W.i32(0)),
-  W.block(
-    W.loop(
-      W.brIf(1, W.i32GtU(W.i32Add(W.get(k), W.i32(16)), W.get(length))),
-      W.v128Copy(W.i32Add(W.get(at), W.get(k)), W.i32Add(W.get(src), W.get(k))),
-      W.set(k, W.i32Add(W.get(k), W.i32(16))),
-      W.br(0),
-    ),
+  W.loop(
+    W.v128Copy(W.i32Add(W.get(at), W.get(k)), W.i32Add(W.get(src), W.get(k))),
+    W.set(k, W.i32Add(W.get(k), W.i32(16))),
+    W.brIf(0, W.i32LtU(W.i32Add(W.get(k), W.i32(16)), W.get(length))),
   ),
-  W.if_(W.i32LeU(W.i32Add(W.get(k), W.i32(8)), W.get(length)), [
-    W.i64Store(W.i32Add(W.get(at), W.get(k)), W.i64Load(W.i32Add(W.get(src), W.get(k)))),
-    W.set(k, W.i32Add(W.get(k), W.i32(8))),
-  ]),
-  W.if_(W.i32LeU(W.i32Add(W.get(k), W.i32(4)), W.get(length)), [
-    W.i32Store(W.i32Add(W.get(at), W.get(k)), W.i32Load(W.i32Add(W.get(src), W.get(k)))),
-    W.set(k, W.i32Add(W.get(k), W.i32(4))),
-  ]),
-  W.block(
-    W.loop(
-      W.brIf(1, W.i32GeU(W.get(k), W.get(length))),
-      W.i32Store8(W.i32Add(W.get(at), W.get(k)), W.i32Load8(W.i32Add(W.get(src), W.get(k)))),
-      W.set(k, W.i32Add(W.get(k), W.i32(1))),
-      W.br(0),
-    ),
-  ),
+  W.v128Copy(W.i32Add(W.get(at), W.i32Sub(W.get(length), W.i32(16))), W.i32Add(W.get(src), W.i32Sub(W.get(length), W.i32(16)))),
 );
 
 /**
@@ -110,13 +95,10 @@ const inputDue = (extra: number): W.Bytes =>
   W.seqOf(
     W.if_(W.f64Ge(W.get(sent), W.get(count)), [W.set(dry, W.i32(1)), W.br(2 + extra)]),
     W.if_(W.get(rateKind), [
-      W.set(
-        due,
-        W.select(
-          W.f64Add(W.get(start), W.f64Div(W.get(wireBits), W.get(lineRate))),
-          W.f64Add(W.get(start), W.f64Mul(W.get(sent), W.get(interval))),
-          W.i32Eq(W.get(rateKind), W.i32(RATE_KIND_LINE)),
-        ),
+      W.if_(
+        W.i32Eq(W.get(rateKind), W.i32(RATE_KIND_LINE)),
+        [W.set(due, W.f64Add(W.get(start), W.f64Div(W.get(wireBits), W.get(lineRate))))],
+        [W.set(due, W.f64Add(W.get(start), W.f64Mul(W.get(sent), W.get(interval))))],
       ),
       W.if_(W.f64Gt(W.get(due), W.get(now)), [W.set(dry, W.i32(1)), W.br(3 + extra)]),
     ]),
