@@ -121,6 +121,14 @@ export const i64Store = (address: Bytes, value: Bytes, offset = 0): Bytes => [..
 export const f64Store = (address: Bytes, value: Bytes, offset = 0): Bytes => [...address, ...value, 0x39, 3, ...uleb(offset)];
 export const i32Store8 = (address: Bytes, value: Bytes, offset = 0): Bytes => [...address, ...value, 0x3a, 0, ...uleb(offset)];
 /** v128.load / v128.store (SIMD, opcodes 0xfd 0 and 0xfd 11), alignment hint 1 byte: any address. */
+/** v128.load (0xfd 0), alignment hint 1 byte. */
+export const v128Load = (address: Bytes, offset = 0): Bytes => [...address, 0xfd, 0x00, 0, ...uleb(offset)];
+/** v128.xor (0xfd 81). */
+export const v128Xor = (a: Bytes, b: Bytes): Bytes => [...a, ...b, 0xfd, 0x51];
+/** v128.any_true (0xfd 83): 1 if any bit is set. */
+export const v128AnyTrue = (a: Bytes): Bytes => [...a, 0xfd, 0x53];
+/** 1 if the 16 bytes at `a` and at `b` differ (one 16-byte compare). */
+export const differ16 = (a: Bytes, b: Bytes): Bytes => v128AnyTrue(v128Xor(v128Load(a), v128Load(b)));
 export const v128Copy = (to: Bytes, from: Bytes, offset = 0): Bytes => [...to, ...from, 0xfd, 0x00, 0, ...uleb(offset), 0xfd, 0x0b, 0, ...uleb(offset)];
 
 const binary = (op: number) => (a: Bytes, b: Bytes): Bytes => [...a, ...b, op];

@@ -152,7 +152,7 @@ const body: W.Bytes = W.seqOf(
       W.set(d, W.i32Add(W.get(ring), W.i32Shl(W.get(head), W.i32(4)))),
       W.set(e, W.i32Add(W.get(snap), W.i32Shl(W.get(head), W.i32(4)))),
       // modified since it was handed over: the JavaScript path reports it
-      W.if_(W.i32Or(W.i64Ne(W.i64Load(W.get(d)), W.i64Load(W.get(e))), W.i64Ne(W.i64Load(W.get(d), 8), W.i64Load(W.get(e), 8))), [W.br(2)]),
+      W.if_(W.differ16(W.get(d), W.get(e)), [W.br(2)]),
       W.set(phys, W.i64Load(W.get(d))),
       // the buffer must be in the window's DMA part, max bytes of it, at a 4-byte aligned address (else: JavaScript)
       W.if_(W.i32Or(W.i64LtU(W.get(phys), W.get(physBase)), W.i64GtU(W.i64Add(W.get(phys), W.get(max)), W.get(physHigh))), [W.br(2)]),

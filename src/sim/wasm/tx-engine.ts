@@ -66,8 +66,8 @@ const body: W.Bytes = W.seqOf(
       W.if_(W.i32Eq(W.i32Add(W.get(head), W.i32(1)), W.get(fetchAt)), [W.set(fetching, W.i32(1))]),
       W.if_(
         W.get(fetching),
-        [W.i64Store(W.get(e), W.i64Load(W.get(d))), W.i64Store(W.get(e), W.i64Load(W.get(d), 8), 8)],
-        [W.if_(W.i32Or(W.i64Ne(W.i64Load(W.get(d)), W.i64Load(W.get(e))), W.i64Ne(W.i64Load(W.get(d), 8), W.i64Load(W.get(e), 8))), [W.br(3)])],
+        [W.v128Copy(W.get(e), W.get(d))],
+        [W.if_(W.differ16(W.get(d), W.get(e)), [W.br(3)])],
       ),
       W.set(w2, W.i32Load(W.get(d), 8)),
       W.set(length, W.i32And(W.get(w2), W.i32(R.TX_W2_LENGTH_MASK))),
@@ -78,8 +78,7 @@ const body: W.Bytes = W.seqOf(
         // a null descriptor (Section 7.2.3.2.2 with length 0): consumed, nothing is sent
         [W.set(nulls, W.i32Add(W.get(nulls), W.i32(1)))],
         [
-          W.if_(W.i32Eqz(has(R.TX_CMD_EOP)), [W.br(3)]),
-          W.if_(W.i32Eqz(has(R.TX_CMD_IFCS)), [W.br(3)]),
+          W.if_(W.i32Ne(has(R.TX_CMD_EOP | R.TX_CMD_IFCS), W.i32(R.TX_CMD_EOP | R.TX_CMD_IFCS)), [W.br(3)]),
           W.if_(W.i32LtU(W.get(length), W.i32(MIN_FRAME_BYTES)), [W.br(3)]),
           W.set(phys, W.i64Load(W.get(d))),
           W.if_(W.i32Or(W.i64LtU(W.get(phys), W.get(physLow)), W.i64GtU(W.i64Add(W.get(phys), W.i64FromI32(W.get(length))), W.get(physHigh))), [W.br(3)]),
