@@ -58,7 +58,9 @@ export function receiveFrames(nic: SimNic, nowNs: number): boolean {
         countDropped(nic, engine.dropped);
         busy = true;
       }
-      if (nic.rxInputDry) return busy;
+      // the input ran dry, or the wire is busy until after now (the usual end of a burst): the paths below would
+      // stop at once
+      if (nic.rxInputDry || nic.rxWireFreeNs > nowNs) return busy;
       budget -= taken + engine.dropped;
     }
     const taken = receiveDirect(nic, q, direct, nowNs, budget);

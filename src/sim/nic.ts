@@ -460,11 +460,16 @@ export class SimNic {
   /** Tails of enabled queues: every poll (the fast path of the driver writes them). */
   scanActiveTails(nowNs: number): boolean {
     let changed = false;
+    const regs = this.regs;
+    const shadow = this.shadow;
     const q0 = this.rxQueues[0];
     if (q0.enabled) {
+      // handle() for a tail, without its dispatch (what it does for K_RDT / K_TDT)
       const w = (q0.base + R.RDT_OFF) >>> 2;
-      if (this.regs[w] !== this.shadow[w]) {
-        this.handle(this.watchIndexOf[w], nowNs);
+      const value = Atomics.load(regs, w);
+      if (value !== shadow[w]) {
+        this.takeWrite(w, value, nowNs);
+        this.onRdt(q0, value, nowNs);
         changed = true;
       }
     }
@@ -472,8 +477,10 @@ export class SimNic {
     for (let k = 0; k < active.length; k++) {
       const q = active[k];
       const w = (q.base + R.TDT_OFF) >>> 2;
-      if (this.regs[w] !== this.shadow[w]) {
-        this.handle(this.watchIndexOf[w], nowNs);
+      const value = Atomics.load(regs, w);
+      if (value !== shadow[w]) {
+        this.takeWrite(w, value, nowNs);
+        this.onTdt(q, value, nowNs);
         changed = true;
       } else if (q.head === q.tail && q.consumed >= q.size && !q.lapWarned) {
         this.checkTailLap(q, nowNs);
@@ -511,15 +518,20 @@ export class SimNic {
     );
   }
 
+  /** A driver write of `value` to word w, noticed: the shadow takes it (a write needs PCI Command.Memory Access Enable). */
+  takeWrite(w: number, value: number, nowNs: number): void {
+    this.shadow[w] = value;
+    if ((this.configWords[C.CFG_COMMAND >>> 2] & C.COMMAND_MEMORY_ACCESS_ENABLE) === 0) {
+      this.checker.violation(nowNs, 'memory-access-disabled', registerName(w * 4), `written ${hex(value)} while PCI Command.Memory Access Enable is 0`);
+    }
+  }
+
   handle(i: number, nowNs: number): void {
     const w = this.watchWords[i];
     const old = this.shadow[w];
     const value = Atomics.load(this.regs, w) >>> 0;
     if (value === old) return;
-    this.shadow[w] = value;
-    if ((this.configWords[C.CFG_COMMAND >>> 2] & C.COMMAND_MEMORY_ACCESS_ENABLE) === 0) {
-      this.checker.violation(nowNs, 'memory-access-disabled', registerName(w * 4), `written ${hex(value)} while PCI Command.Memory Access Enable is 0`);
-    }
+    this.takeWrite(w, value, nowNs);
     const param = this.watchParams[i];
     const kind = this.watchKinds[i];
     if (kind !== W.K_RDT && kind !== W.K_TDT) this.lastConfigWriteNs = nowNs;
@@ -903,8 +915,11 @@ export class SimNic {
     if (this.sameIntervalStrict && q.enabledAtPoll === this.polls) {
       this.checker.violation(nowNs, 'tail-and-enable-same-poll', `${name}(${q.index})`, `${name} written ${value} before the NIC had seen the queue enabled`);
     }
-    const given = (value - q.tail + size) % size;
-    const free = (q.head - q.tail - 1 + 2 * size) % size;
+    // (value - tail) and (head - tail - 1) modulo the ring, without a division: a tail moves at every poll
+    let given = value - q.tail;
+    if (given < 0) given += size;
+    let free = q.head - q.tail - 1;
+    if (free < 0) free += size;
     if (given > free) {
       this.checker.violation(nowNs, backRule, `${name}(${q.index})`, `${name} moved ${q.tail} -> ${value} with head ${q.head}: takes back descriptors the NIC owns`);
       q.tail = value;

@@ -101,7 +101,8 @@ export class RingState {
   /** Hand over descriptors up to `to` (the new tail) with their fetch deferred (see `unfetched`). */
   deferFetch(to: number): void {
     if (this.unfetched === 0) this.fetchFrom = this.tail;
-    this.unfetched += (to - this.tail + this.size) % this.size;
+    const given = to - this.tail;
+    this.unfetched += given < 0 ? given + this.size : given;
     this.tail = to;
   }
 
@@ -157,8 +158,9 @@ export class RingState {
     const copy = this.snapshotCopy;
     if (copy !== null) {
       const size = this.size;
-      const n = (to - from + size) % size;
-      if (n === 0) return;
+      const span = to - from;
+      if (span === 0) return;
+      const n = span < 0 ? span + size : span;
       const first = from + n <= size ? n : size - from;
       const snapAt = (this.snapshotArea as SnapshotArea).byteOffset;
       copy(snapAt + from * 16, this.ringOffset + from * 16, first);
