@@ -27,8 +27,8 @@ export function receive(nic: SimNic, nowNs: number): boolean {
 export function publishRxHead(nic: SimNic): void {
   const q = nic.rxQueues[0];
   const w = (q.base + R.RDH_OFF) >>> 2;
-  // hwStore is an Atomics.store: also the release of the burst's descriptor write-backs (writeBackRx)
-  if (q.enabled && nic.shadow[w] !== q.head) nic.hwStore(w, q.head);
+  // published, with the burst's descriptor write-backs (writeBackRx), by the poll's release (SimNic.release)
+  if (q.enabled && nic.shadow[w] !== q.head) nic.hwPublish(w, q.head);
 }
 
 export function receiveFrames(nic: SimNic, nowNs: number): boolean {
@@ -335,7 +335,7 @@ export function copyFromStaging(nic: SimNic, region: MemoryRegion, offset: numbe
 /** Write back receive descriptor (word index d) after `chunk` bytes were written to its buffer. */
 export function writeBackRx(q: RxQueueState, d: number, chunk: number, last: boolean): void {
   // Plain stores, in order: frame data (already written), then the descriptor, its status word (DD) last. The
-  // release that publishes a burst is the RDH store after it (publishRxHead, an Atomics.store): one per burst
+  // release that publishes a burst is the poll's (SimNic.release, after the RDH store): one per poll
   // instead of one per frame. ASSUMPTION (ORDERING, as the driver's tail writes, docs/simulator.md "Memory order"):
   // on x86-64 (TSO) stores become visible in program order and V8 keeps typed-array stores in program order, so a
   // driver that sees DD (with an acquire load) sees the frame and the length written before it.

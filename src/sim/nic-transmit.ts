@@ -108,8 +108,8 @@ export function transmitQueue(nic: SimNic, q: TxQueueState, nowNs: number): bool
     head = i + 1 === size ? 0 : i + 1;
     // Section 7.2.3.5: report status for descriptors with RS: head write-back, or DD in the descriptor
     if ((w2 & R.TX_CMD_RS) !== 0) {
-      // Plain stores, published by the TDH store after the batch (hwStore, an Atomics.store: one release per batch;
-      // the ORDERING assumption of writeBackRx in nic-receive.ts)
+      // Plain stores, published after the TDH store by the poll's release (SimNic.release: one per poll; the
+      // ORDERING assumption of writeBackRx in nic-receive.ts)
       if (q.headWriteBack) {
         q.headWords[q.headIndex] = head;
       } else {
@@ -128,7 +128,7 @@ export function transmitQueue(nic: SimNic, q: TxQueueState, nowNs: number): bool
   }
   if (head === start) return false;
   if (q.consumed < size) q.consumed += head > start ? head - start : head + size - start;
-  nic.hwStore((q.base + R.TDH_OFF) >>> 2, head);
+  nic.hwPublish((q.base + R.TDH_OFF) >>> 2, head);
   return true;
 }
 

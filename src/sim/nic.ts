@@ -320,12 +320,16 @@ export class SimNic {
    * by default), then do the DMA work that is due. Returns true if anything happened. = observe() then work().
    */
   poll(nowNs: number, scanWords = -1): boolean {
-    return this.work(nowNs, this.observe(nowNs, scanWords));
+    const busy = this.work(nowNs, this.observe(nowNs, scanWords));
+    this.release();
+    return busy;
   }
 
   /** Only the data path (tails, no control-register scan): what an inline step between driver actions needs. */
   pollDataPath(nowNs: number): boolean {
-    return this.work(nowNs, this.observe(nowNs, 0));
+    const busy = this.work(nowNs, this.observe(nowNs, 0));
+    this.release();
+    return busy;
   }
 
   /**
@@ -363,7 +367,10 @@ export class SimNic {
     return busy;
   }
 
-  /** The second half of a poll (after observe()): the receive and transmit DMA work that is due at `nowNs`. */
+  /**
+   * The second half of a poll (after observe()): the receive and transmit DMA work that is due at `nowNs`. Its
+   * register stores (RDH, TDH) are published by release() after it.
+   */
   work(nowNs: number, observedBusy: boolean): boolean {
     let busy = observedBusy;
     if (!this.resetting) {
@@ -399,6 +406,7 @@ export class SimNic {
     this.rxInto.set(frame.subarray(0, length));
     deliver(this, length, nowNs);
     publishRxHead(this);
+    this.release();
   }
 
   // ------------------------------------------------------------------ reset
@@ -413,6 +421,39 @@ export class SimNic {
     Atomics.store(this.regs, w, value >>> 0);
     this.shadow[w] = value >>> 0;
     this.seen[w] = value >>> 0;
+  }
+
+  /**
+   * A data-path store (RDH, TDH after a burst): a plain store, published with the burst's descriptor write-backs by
+   * release() at the end of the poll (one locked instruction per poll instead of one per burst).
+   */
+  hwPublish(w: number, value: number): void {
+    this.regs[w] = value >>> 0;
+    this.shadow[w] = value >>> 0;
+    this.seen[w] = value >>> 0;
+    this.unreleased = w;
+  }
+
+  /** The word of the last hwPublish not yet released, or -1. */
+  private unreleased = -1;
+
+  /**
+   * Publish this poll's data-path stores (descriptor write-backs, head write-back, RDH/TDH): the last hwPublish's
+   * store done again as an Atomics.store, the release (on x86-64 a locked XCHG, which also drains the store buffer).
+   * Returns false if there was nothing to publish. ASSUMPTION (ORDERING, docs/simulator.md "Receive"): stores become
+   * visible in program order, so one release after the poll publishes everything before it.
+   */
+  release(): boolean {
+    const w = this.unreleased;
+    if (w < 0) return false;
+    this.unreleased = -1;
+    Atomics.store(this.regs, w, this.shadow[w]);
+    return true;
+  }
+
+  /** What release() would publish is published by another port's release after it (pollAll). */
+  releasedWithOthers(): void {
+    this.unreleased = -1;
   }
 
   /**
@@ -986,6 +1027,13 @@ export function pollAll(nics: readonly SimNic[], nowNs: number, scanWords = -1):
   for (let k = 0; k < n; k++) {
     const nic = nics[k];
     if (nic.work(nowNs, nic.observedBusy)) busy = true;
+  }
+  // one release for the poll of all ports: the last port with something to publish releases, after every store
+  for (let k = n - 1; k >= 0; k--) {
+    if (nics[k].release()) {
+      for (let j = 0; j < k; j++) nics[j].releasedWithOthers();
+      break;
+    }
   }
   return busy;
 }
