@@ -440,7 +440,7 @@ export class SimNic {
   /**
    * Publish this poll's data-path stores (descriptor write-backs, head write-back, RDH/TDH): the last hwPublish's
    * store done again as an Atomics.store, the release (on x86-64 a locked XCHG, which also drains the store buffer).
-   * Returns false if there was nothing to publish. ASSUMPTION (ORDERING, docs/simulator.md "Receive"): stores become
+   * Returns false if there was nothing to publish. ASSUMPTION (ORDERING, docs/simulator.md "Memory order"): stores become
    * visible in program order, so one release after the poll publishes everything before it.
    */
   release(): boolean {
@@ -498,7 +498,10 @@ export class SimNic {
     if (i >= 0 && this.regs[w] !== this.shadow[w]) this.handle(i, nowNs);
   }
 
-  /** Tails of enabled queues: every poll (the fast path of the driver writes them). */
+  /**
+   * Tails of enabled queues: every poll (the fast path of the driver writes them). Read with plain loads, as every
+   * register (readRegister): an Atomics.load is a call to a V8 builtin, ~15 ns, not a load.
+   */
   scanActiveTails(nowNs: number): boolean {
     let changed = false;
     const regs = this.regs;
@@ -507,7 +510,7 @@ export class SimNic {
     if (q0.enabled) {
       // handle() for a tail, without its dispatch (what it does for K_RDT / K_TDT)
       const w = (q0.base + R.RDT_OFF) >>> 2;
-      const value = Atomics.load(regs, w);
+      const value = regs[w];
       if (value !== shadow[w]) {
         this.takeWrite(w, value, nowNs);
         this.onRdt(q0, value, nowNs);
@@ -518,7 +521,7 @@ export class SimNic {
     for (let k = 0; k < active.length; k++) {
       const q = active[k];
       const w = (q.base + R.TDT_OFF) >>> 2;
-      const value = Atomics.load(regs, w);
+      const value = regs[w];
       if (value !== shadow[w]) {
         this.takeWrite(w, value, nowNs);
         this.onTdt(q, value, nowNs);
@@ -567,10 +570,22 @@ export class SimNic {
     }
   }
 
+  /**
+   * A driver write to BAR0 word w as the NIC reads it: a plain load. ASSUMPTION (ORDERING, docs/simulator.md "Memory
+   * order"): the driver writes BAR0 with plain 32-bit stores (device memory takes no locked instruction), so an
+   * Atomics.load here would synchronise with nothing in the JavaScript memory model; what orders a tail after the
+   * descriptors written before it is x86-64 itself (stores become visible in order, loads are not reordered with
+   * older loads), and the NIC reads the descriptors only after the tail, in later calls. An aligned Uint32Array
+   * element is read whole (ECMAScript: tear-free).
+   */
+  readRegister(w: number): number {
+    return this.regs[w];
+  }
+
   handle(i: number, nowNs: number): void {
     const w = this.watchWords[i];
     const old = this.shadow[w];
-    const value = Atomics.load(this.regs, w) >>> 0;
+    const value = this.readRegister(w);
     if (value === old) return;
     this.takeWrite(w, value, nowNs);
     const param = this.watchParams[i];
