@@ -7,7 +7,7 @@ import type { SimNic } from './nic';
 import type { RxQueueState, SnapshotArea } from './queues';
 import { snapshotKernel } from './wasm/snapshot';
 import { EngineArea, RX_SNAPSHOT_AT, RX_STATE_AT, SNAPSHOT_BYTES, TEMPLATES_AT, TEMPLATE_BYTES } from './wasm/layout';
-import { RxKernel, S, STATE_DOUBLES, rxKernel } from './wasm/rx-engine';
+import { RxKernel, S, SI, STATE_DOUBLES, STATE_INTS, STATE_INTS_AT, rxKernel } from './wasm/rx-engine';
 import type { StampingInput, WireInput } from './wire';
 
 export class RxEngine {
@@ -15,6 +15,8 @@ export class RxEngine {
   /** Receive queue 0's snapshots go here (RingState.snapshotArea), where the kernel reads them. */
   readonly snapshotArea: SnapshotArea;
   private readonly state: Float64Array;
+  /** The state block's integer outputs (SI). */
+  private readonly ints: Int32Array;
   private readonly stateOffset: number;
   private readonly templatesOffset: number;
   private readonly kernel: RxKernel;
@@ -33,6 +35,7 @@ export class RxEngine {
     this.buffer = area.memory.buffer;
     this.stateOffset = area.offset + RX_STATE_AT;
     this.state = new Float64Array(this.buffer, this.stateOffset, STATE_DOUBLES);
+    this.ints = new Int32Array(this.buffer, this.stateOffset + STATE_INTS_AT, STATE_INTS);
     this.snapshotArea = { buffer: this.buffer, byteOffset: area.offset + RX_SNAPSHOT_AT, bytes: SNAPSHOT_BYTES, copy: snapshotKernel(area.memory) };
     this.templatesOffset = area.offset + TEMPLATES_AT;
     this.kernel = rxKernel(area.memory);
@@ -94,11 +97,12 @@ export class RxEngine {
     }
     const canDrop = q.dropEnable && nic.skipInput !== null ? 1 : 0;
     const frames = this.kernel(this.stateOffset, q.head, q.tail, budget, input.stampFlow, nowNs, nic.rxWireFreeNs, nic.lastPollNs, input.stampSent, input.stampWireBits, canDrop);
-    this.dropped = f[S.dropped];
-    input.loadStampState(f);
-    q.head = f[S.head];
+    const ints = this.ints;
+    this.dropped = ints[SI.dropped];
+    input.loadStampState(f, ints);
+    q.head = ints[SI.head];
     nic.rxWireFreeNs = f[S.wireFree];
-    nic.rxInputDry = f[S.dry] !== 0;
+    nic.rxInputDry = ints[SI.dry] !== 0;
     if (frames !== 0) {
       this.frames += frames;
       nic.stats.rxPackets += frames;

@@ -3,13 +3,15 @@
 import type { SnapshotArea, TxQueueState } from './queues';
 import { snapshotKernel } from './wasm/snapshot';
 import { EngineArea, SNAPSHOT_BYTES, TX_SNAPSHOT_AT, TX_STATE_AT } from './wasm/layout';
-import { T, TX_STATE_DOUBLES, TxKernel, txKernel } from './wasm/tx-engine';
+import { T, TI, TX_STATE_DOUBLES, TX_STATE_INTS, TX_STATE_INTS_AT, TxKernel, txKernel } from './wasm/tx-engine';
 
 export class TxEngine {
   readonly buffer: SharedArrayBuffer;
   /** Transmit queue 0's snapshots go here (RingState.snapshotArea), where the kernel reads them. */
   readonly snapshotArea: SnapshotArea;
   private readonly state: Float64Array;
+  /** The state block's integer outputs (TI). */
+  private readonly ints: Int32Array;
   private readonly stateOffset: number;
   private readonly kernel: TxKernel;
   /** The last burst's frames (sent), FCS-inclusive bytes, null descriptors, and whether it reached `fetchAt`. */
@@ -28,6 +30,7 @@ export class TxEngine {
     this.buffer = area.memory.buffer;
     this.stateOffset = area.offset + TX_STATE_AT;
     this.state = new Float64Array(this.buffer, this.stateOffset, TX_STATE_DOUBLES);
+    this.ints = new Int32Array(this.buffer, this.stateOffset + TX_STATE_INTS_AT, TX_STATE_INTS);
     this.snapshotArea = { buffer: this.buffer, byteOffset: area.offset + TX_SNAPSHOT_AT, bytes: SNAPSHOT_BYTES, copy: snapshotKernel(area.memory) };
     this.kernel = txKernel(area.memory);
     this.state[T.snap] = this.snapshotArea.byteOffset;
@@ -57,10 +60,11 @@ export class TxEngine {
       f[T.headAddr] = q.headIndex * 4;
     }
     this.frames = this.kernel(this.stateOffset, q.head, q.tail, fetchAt + 1);
+    const ints = this.ints;
     this.bytes = f[T.bytes];
-    this.nulls = f[T.nulls];
-    this.fetching = f[T.fetching] !== 0;
+    this.nulls = ints[TI.nulls];
+    this.fetching = ints[TI.fetching] !== 0;
     this.sent += this.frames;
-    return f[T.head];
+    return ints[TI.head];
   }
 }

@@ -48,8 +48,8 @@ export interface StampingInput extends DirectInput {
   readonly stampFlow: number;
   readonly stampSent: number;
   readonly stampWireBits: number;
-  /** Its state back from the block after a burst. */
-  loadStampState(state: Float64Array): void;
+  /** Its state back from the block after a burst (the doubles, and the integer outputs: rx-engine.ts S, SI). */
+  loadStampState(state: Float64Array, ints: Int32Array): void;
 }
 
 /** Frames the NIC transmits onto the wire. */

@@ -26,29 +26,39 @@ export const S = {
   ring: 0, // byte offset of the ring in the memory
   snap: 1, // byte offset of the ring's snapshots
   size: 2,
-  head: 3, // out
-  wireFree: 4, // out
-  advanced: 5, // 1: advanced descriptors (Section 7.1.6), 0: legacy (7.1.5)
-  physBase: 6, // physical address of memory byte 0: buffers must be in [physBase, physHigh - max]
-  physHigh: 7,
-  max: 8,
-  table: 9, // byte offset of the per-flow template offsets (one i32 each)
-  flows: 10,
-  nextFlow: 11, // out
-  length: 12,
-  rateKind: 13, // 0 unlimited, 1 line rate (due = start + wireBits / lineRate), 2 fixed (due = start + sent * interval)
-  start: 14,
-  interval: 15,
-  sent: 16, // out
-  count: 17,
-  wireBits: 18, // out
-  frameBits: 19,
-  arrivalNs: 20, // wire time of one frame (arrivalEnd's increment)
-  lineRate: 21,
-  dry: 22, // out: the input had nothing due
-  dropped: 23, // out: frames dropped for want of a descriptor (DROP_EN), not written anywhere
+  wireFree: 3, // out
+  advanced: 4, // 1: advanced descriptors (Section 7.1.6), 0: legacy (7.1.5)
+  physBase: 5, // physical address of memory byte 0: buffers must be in [physBase, physHigh - max]
+  physHigh: 6,
+  max: 7,
+  table: 8, // byte offset of the per-flow template offsets (one i32 each)
+  flows: 9,
+  length: 10,
+  rateKind: 11, // 0 unlimited, 1 line rate (due = start + wireBits / lineRate), 2 fixed (due = start + sent * interval)
+  start: 12,
+  interval: 13,
+  sent: 14, // out
+  count: 15,
+  wireBits: 16, // out
+  frameBits: 17,
+  arrivalNs: 18, // wire time of one frame (arrivalEnd's increment)
+  lineRate: 19,
 } as const;
-export const STATE_DOUBLES = 24;
+export const STATE_DOUBLES = 20;
+
+/**
+ * The integer outputs: i32 words at STATE_INTS_AT, after the doubles. Read through an Int32Array they are small
+ * integers to JavaScript; read from a Float64Array they would be doubles, and a double stored into RingState.head
+ * makes V8 keep that field as a boxed double, converted at every later use as an index.
+ */
+export const SI = {
+  head: 0,
+  nextFlow: 1,
+  dry: 2, // the input had nothing due
+  dropped: 3, // frames dropped for want of a descriptor (DROP_EN), not written anywhere
+} as const;
+export const STATE_INTS_AT = STATE_DOUBLES * 8;
+export const STATE_INTS = 4;
 
 export const RATE_KIND_UNLIMITED = 0;
 export const RATE_KIND_LINE = 1;
@@ -72,6 +82,7 @@ const LOCALS: W.ValType[] = [...Array<W.ValType>(16).fill('i32'), ...Array<W.Val
 const field = (i: number): W.Bytes => W.f64Load(W.get(s), i * 8);
 const intField = (i: number): W.Bytes => W.i32FromF64(field(i));
 const put = (i: number, value: W.Bytes): W.Bytes => W.f64Store(W.get(s), value, i * 8);
+const putInt = (i: number, value: W.Bytes): W.Bytes => W.i32Store(W.get(s), value, STATE_INTS_AT + i * 4);
 
 /**
  * Copy `length` bytes (at least 16: prepare() takes no runts) from `src` to `at` (locals) 16 at a time, the last 16
@@ -178,13 +189,13 @@ const body: W.Bytes = W.seqOf(
       W.br(0),
     ),
   ),
-  put(S.head, W.f64FromI32(W.get(head))),
+  putInt(SI.head, W.get(head)),
   put(S.wireFree, W.get(wireFree)),
-  put(S.nextFlow, W.f64FromI32(W.get(nextFlow))),
+  putInt(SI.nextFlow, W.get(nextFlow)),
   put(S.sent, W.get(sent)),
   put(S.wireBits, W.get(wireBits)),
-  put(S.dry, W.f64FromI32(W.get(dry))),
-  put(S.dropped, W.f64FromI32(W.get(dropped))),
+  putInt(SI.dry, W.get(dry)),
+  putInt(SI.dropped, W.get(dropped)),
   W.get(frames),
 );
 

@@ -14,21 +14,27 @@ import { MIN_FRAME_BYTES, FCS_BYTES } from '../nic-constants';
 import { SharedMemory, compile, instantiate } from './api';
 import * as W from './encode';
 
-/** The state block: doubles at these indices (in/out as marked). */
+/** The state block: doubles at these indices (in/out as marked; head, tail and fetchAt come as parameters). */
 export const T = {
   ring: 0,
   snap: 1,
   size: 2,
-  head: 3, // out (head, tail and fetchAt come as parameters)
-  physLow: 4, // buffers must be in [physLow, physHigh - length]
-  physHigh: 5,
-  headWriteBack: 6, // 1: head write-back to headAddr
-  headAddr: 7,
-  bytes: 8, // out: Section 8.2.3.23.26 octets, FCS included
-  nulls: 9, // out: null descriptors consumed
-  fetching: 10, // out: fetchAt was reached
+  physLow: 3, // buffers must be in [physLow, physHigh - length]
+  physHigh: 4,
+  headWriteBack: 5, // 1: head write-back to headAddr
+  headAddr: 6,
+  bytes: 7, // out: Section 8.2.3.23.26 octets, FCS included
 } as const;
-export const TX_STATE_DOUBLES = 11;
+export const TX_STATE_DOUBLES = 8;
+
+/** The integer outputs: i32 words after the doubles (why: rx-engine.ts SI). */
+export const TI = {
+  head: 0,
+  nulls: 1, // null descriptors consumed
+  fetching: 2, // fetchAt was reached
+} as const;
+export const TX_STATE_INTS_AT = TX_STATE_DOUBLES * 8;
+export const TX_STATE_INTS = 3;
 
 // parameters: the state block's byte offset, then what changes at every burst (passing it costs no stores):
 // head, tail, and fetchAt + 1 (0: nothing to fetch)
@@ -44,6 +50,7 @@ const LOCALS: W.ValType[] = [...Array<W.ValType>(13).fill('i32'), 'f64', 'i64', 
 const field = (i: number): W.Bytes => W.f64Load(W.get(s), i * 8);
 const intField = (i: number): W.Bytes => W.i32FromF64(field(i));
 const put = (i: number, value: W.Bytes): W.Bytes => W.f64Store(W.get(s), value, i * 8);
+const putInt = (i: number, value: W.Bytes): W.Bytes => W.i32Store(W.get(s), value, TX_STATE_INTS_AT + i * 4);
 const has = (bits: number): W.Bytes => W.i32And(W.get(w2), W.i32(bits));
 
 const body: W.Bytes = W.seqOf(
@@ -103,10 +110,10 @@ const body: W.Bytes = W.seqOf(
       W.br(0),
     ),
   ),
-  put(T.head, W.f64FromI32(W.get(head))),
+  putInt(TI.head, W.get(head)),
   put(T.bytes, W.get(bytes)),
-  put(T.nulls, W.f64FromI32(W.get(nulls))),
-  put(T.fetching, W.f64FromI32(W.get(fetching))),
+  putInt(TI.nulls, W.get(nulls)),
+  putInt(TI.fetching, W.get(fetching)),
   W.get(frames),
 );
 

@@ -20,7 +20,7 @@
 // The stamp needs 16 payload bytes: with TCP that means frames of at least 70 bytes.
 import { TinyNfError } from '../../env/environment';
 import type { StampingInput } from '../wire';
-import { RATE_KIND_FIXED, RATE_KIND_LINE, RATE_KIND_UNLIMITED, S } from '../wasm/rx-engine';
+import { RATE_KIND_FIXED, RATE_KIND_LINE, RATE_KIND_UNLIMITED, S, SI } from '../wasm/rx-engine';
 import { onesComplementFold, onesComplementSum, parseIpv4, parseMac } from './addresses';
 
 export type FlowField = 'srcIp' | 'dstIp' | 'srcPort' | 'dstPort' | 'srcMac';
@@ -359,8 +359,8 @@ export class TrafficGenerator implements StampingInput {
   }
 
   /** StampingInput: the state a burst left. */
-  loadStampState(state: Float64Array): void {
-    this.nextFlow = state[S.nextFlow];
+  loadStampState(state: Float64Array, ints: Int32Array): void {
+    this.nextFlow = ints[SI.nextFlow];
     this.sentFrames = state[S.sent];
     this.wireBits = state[S.wireBits];
   }
