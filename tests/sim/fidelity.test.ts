@@ -131,7 +131,7 @@ describe('reset completeness and pulses', () => {
     const m = machine();
     const h = new Hand(m);
     h.write(R.RXPBSIZE(0), 0x40000); // an earlier process's configuration, long ago
-    // the rotating refresh of unwatched words (64 per full poll) sees it within one round of BAR0
+    // the refresh of unwatched words (earned at 64 per full poll, copied 4 KiB at a time) sees it within one round of BAR0
     for (let i = 0; i < R.BAR0_WORDS / 64; i++) h.nic.poll(m.nowNs());
     h.set(R.CTRL, R.CTRL_MASTER_DISABLE);
     h.poll();
