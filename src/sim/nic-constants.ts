@@ -14,9 +14,12 @@ export const FCS_BYTES = 4;
 /** Preamble + SFD (8) + inter-frame gap (12): 20 bytes of wire time per frame besides the frame itself. */
 export const WIRE_OVERHEAD_BYTES = 20;
 
+/** Wire time of one byte at 10 Gb/s (ns). */
+export const NS_PER_WIRE_BYTE = 0.8;
+
 /** Wire time (ns at 10 Gb/s, 0.8 ns a byte) of a frame of `length` bytes without FCS: padded, FCS, overhead. */
 export function frameWireNs(length: number): number {
-  return ((length < MIN_FRAME_BYTES ? MIN_FRAME_BYTES : length) + FCS_BYTES + WIRE_OVERHEAD_BYTES) * 0.8;
+  return ((length < MIN_FRAME_BYTES ? MIN_FRAME_BYTES : length) + FCS_BYTES + WIRE_OVERHEAD_BYTES) * NS_PER_WIRE_BYTE;
 }
 /**
  * Frames received per poll at most, so a simulator that falls behind its input (a worker thread under a line-rate

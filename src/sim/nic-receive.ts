@@ -7,7 +7,7 @@ import type { RxQueueState } from './queues';
 import type { DirectInput } from './wire';
 import * as R from './registers';
 import { STANDARD_MAX_FRAME_WITH_FCS } from './registers';
-import { FCS_BYTES, MAX_FRAME_BYTES, MIN_FRAME_BYTES, RX_BURST, frameWireNs } from './nic-constants';
+import { FCS_BYTES, MAX_FRAME_BYTES, MIN_FRAME_BYTES, NS_PER_WIRE_BYTE, RX_BURST, frameWireNs } from './nic-constants';
 import { hex } from './nic-watch';
 import { countInRegister } from './nic-statistics';
 import type { SimNic } from './nic';
@@ -34,6 +34,11 @@ export function publishRxHead(nic: SimNic): void {
 export function receiveFrames(nic: SimNic, nowNs: number): boolean {
   const input = nic.inputs;
   let busy = false;
+  let floor = nic.lastPollNs;
+  if (nic.rxBacklog) {
+    floor = backlogFloor(nic);
+    nic.rxBacklog = false;
+  }
   if (nic.heldLength !== 0) {
     if (!deliver(nic, nic.heldLength, nowNs)) return false;
     busy = true;
@@ -52,7 +57,7 @@ export function receiveFrames(nic: SimNic, nowNs: number): boolean {
     if (engine !== null) {
       // the WebAssembly kernel (nic-rx-engine.ts) first; receiveDirect goes on from where it stopped
       nic.rxInputDry = false;
-      const taken = engine.receive(nic, q, nowNs, budget);
+      const taken = engine.receive(nic, q, nowNs, budget, floor);
       if (taken !== 0) busy = true;
       if (engine.dropped !== 0) {
         countDropped(nic, engine.dropped);
@@ -63,7 +68,7 @@ export function receiveFrames(nic: SimNic, nowNs: number): boolean {
       if (nic.rxInputDry || nic.rxWireFreeNs > nowNs) return busy;
       budget -= taken + engine.dropped;
     }
-    const taken = receiveDirect(nic, q, direct, nowNs, budget);
+    const taken = receiveDirect(nic, q, direct, nowNs, budget, floor);
     if (taken !== 0) busy = true;
     // the input had nothing more due: the loop below would only ask again
     if (nic.rxInputDry) return busy;
@@ -73,13 +78,14 @@ export function receiveFrames(nic: SimNic, nowNs: number): boolean {
   for (; budget > 0; budget--) {
     // 10 Gb/s line rate (IEEE 802.3; Section 1 of the data sheet: 10 GbE): the next frame can only start arriving
     // once the previous one has been serialised. ASSUMPTION: a frame is delivered at its start of arrival, no
-    // earlier than the previous poll (frames due between two polls arrive, back to back, within that interval).
+    // earlier than the arrival floor (the previous poll, or backlogFloor: frames due between two polls arrive, back
+    // to back, within that interval).
     if (nic.rxWireFreeNs > nowNs) break;
     // Dropped whatever the frame: receive off, or (promiscuous, DROP_EN) no free descriptor
     const drop = canSkip && (!isReceiving || q.tail === q.head);
     const length = drop ? skipper.skip(nowNs) : input.next(nic.rxInto, nowNs);
     if (length === 0) break;
-    nic.rxWireFreeNs = arrivalEnd(nic.rxWireFreeNs > nic.lastPollNs ? nic.rxWireFreeNs : nic.lastPollNs, length);
+    nic.rxWireFreeNs = arrivalEnd(nic.rxWireFreeNs > floor ? nic.rxWireFreeNs : floor, length);
     busy = true;
     if (drop) {
       dropped++;
@@ -88,7 +94,29 @@ export function receiveFrames(nic: SimNic, nowNs: number): boolean {
     }
   }
   if (dropped !== 0) countDropped(nic, dropped);
+  // a whole burst taken, and the wire could have delivered more: those frames wait for the next poll
+  if (budget === 0 && nic.rxWireFreeNs <= nowNs) nic.rxBacklog = true;
   return busy;
+}
+
+/**
+ * The earliest time a frame can start arriving at this poll (the arrival floor), when the previous poll left
+ * frames waiting; otherwise it is the previous poll's time (frames due since then arrive back to back within the
+ * interval). Those frames (rxBacklog: it took RX_BURST, the most one poll takes, with the wire still free) arrived
+ * at line rate behind the ones it took and wait
+ * in the receive packet buffer (Section 7.1: frames are stored in the packet buffer, RXPBSIZE(0) bytes for queue
+ * 0's traffic class, until the DMA moves them): the wire time goes on from where it was, at most as far back as
+ * the buffer holds. Without this a poll longer than RX_BURST frame times (4.3 us at 64 bytes) would lose wire time
+ * for good, and an input offered at line rate would arrive below it.
+ * INTERPRETATION: the buffer holds RXPBSIZE(0) bytes of wire time (10 Gb/s: 0.8 ns a byte, preamble and gap
+ * included, so fewer frames than the hardware's); a backlog longer than that (a simulator thread descheduled for
+ * 0.4 ms at the reset value of 512 KB) is delayed, where the hardware would drop the frames that do not fit and
+ * count them in MPC.
+ */
+function backlogFloor(nic: SimNic): number {
+  const bufferBytes = ((nic.regs[R.RXPBSIZE(0) >>> 2] >>> R.RXPBSIZE_SIZE_SHIFT) & R.RXPBSIZE_SIZE_MASK) * 1024;
+  const earliest = nic.lastPollNs - bufferBytes * NS_PER_WIRE_BYTE;
+  return nic.rxWireFreeNs > earliest ? nic.rxWireFreeNs : earliest;
 }
 
 /** A runt dropped: RUC and RLEC (Section 8.2.3.23). */
@@ -112,7 +140,7 @@ function arrivalEnd(start: number, length: number): number {
  * buffer not DMA memory), when the ring is full, the wire busy, or the input has nothing due (nic.rxInputDry).
  * Returns the frames taken.
  */
-export function receiveDirect(nic: SimNic, q: RxQueueState, input: DirectInput, nowNs: number, budget: number): number {
+export function receiveDirect(nic: SimNic, q: RxQueueState, input: DirectInput, nowNs: number, budget: number, floor: number): number {
   const ring = q.ring;
   const snap = q.snapshot;
   const size = q.size;
@@ -120,7 +148,6 @@ export function receiveDirect(nic: SimNic, q: RxQueueState, input: DirectInput, 
   const memory = nic.memory;
   const max = nic.directMax;
   const advanced = q.advanced;
-  const lastPoll = nic.lastPollNs;
   let wireFree = nic.rxWireFreeNs;
   let head = q.head;
   // (read after any bufferAt miss too: latch() replaces these arrays only when the queue is enabled again)
@@ -154,7 +181,7 @@ export function receiveDirect(nic: SimNic, q: RxQueueState, input: DirectInput, 
       dry = true;
       break;
     }
-    wireFree = arrivalEnd(wireFree > lastPoll ? wireFree : lastPoll, length);
+    wireFree = arrivalEnd(wireFree > floor ? wireFree : floor, length);
     if (length < MIN_FRAME_BYTES) {
       // a runt, as deliver() counts it: the descriptor stays the NIC's (what was written to its buffer is not handed over)
       countRunt(nic);

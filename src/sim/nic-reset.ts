@@ -139,6 +139,8 @@ export function clearState(nic: SimNic): void {
   nic.txEnableRequested.fill(0);
   nic.activeTx = [];
   nic.heldLength = 0;
+  // the packet buffer is emptied with the rest (Section 4.2.1.6.1: the reset flushes the device's queues)
+  nic.rxBacklog = false;
   nic.txGathered = 0;
   nic.eims = 0;
 }

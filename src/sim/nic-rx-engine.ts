@@ -79,7 +79,7 @@ export class RxEngine {
    * descriptor with DROP_EN (dropped unread, as receiveFrames skips them); nic.rxInputDry tells whether the input
    * ran dry. Leaves the descriptor at the head to the JavaScript path when it needs it (modified, buffer elsewhere).
    */
-  receive(nic: SimNic, q: RxQueueState, nowNs: number, budget: number): number {
+  receive(nic: SimNic, q: RxQueueState, nowNs: number, budget: number, floor: number): number {
     this.dropped = 0;
     const input = this.input;
     if (input === null || !q.snapshotsInArea) return 0;
@@ -96,7 +96,7 @@ export class RxEngine {
       f[S.max] = nic.directMax;
     }
     const canDrop = q.dropEnable && nic.skipInput !== null ? 1 : 0;
-    const frames = this.kernel(this.stateOffset, q.head, q.tail, budget, input.stampFlow, nowNs, nic.rxWireFreeNs, nic.lastPollNs, input.stampSent, input.stampWireBits, canDrop);
+    const frames = this.kernel(this.stateOffset, q.head, q.tail, budget, input.stampFlow, nowNs, nic.rxWireFreeNs, floor, input.stampSent, input.stampWireBits, canDrop);
     const ints = this.ints;
     this.dropped = ints[SI.dropped];
     input.loadStampState(f, ints);

@@ -188,6 +188,12 @@ export class SimNic {
    * taken only when the wire is free, so arrivals never exceed 10 Gb/s whatever the input offers (pcap, queue).
    */
   rxWireFreeNs = 0;
+  /**
+   * Frames wait in the receive packet buffer: the last poll took a whole burst (RX_BURST) with the wire still free
+   * (rxWireFreeNs <= that poll's time), so the next frames had arrived already and the next poll's go on arriving
+   * right after them, not from the poll's time (receiveFrames, backlogFloor).
+   */
+  rxBacklog = false;
 
   // Staging buffers
   readonly stagingBuffer: SharedArrayBuffer;
@@ -281,6 +287,8 @@ export class SimNic {
     this.directInput = direct ? (input as DirectInput) : null;
     this.directMax = direct ? max : 0;
     this.rxEngine = direct && this.engine !== null && this.engine.prepare(input) ? this.engine : null;
+    // the previous input's frames waiting in the packet buffer are not this one's
+    this.rxBacklog = false;
   }
 
   /** Frames the NIC transmits go to every attached output. */

@@ -136,6 +136,8 @@ export function RXPBSIZE(n: number): number {
   return 0x03c00 + 4 * n;
 }
 export const RXPBSIZE0_RESET = 0x200 << 10;
+export const RXPBSIZE_SIZE_SHIFT = 10;
+export const RXPBSIZE_SIZE_MASK = 0x3ff;
 // Section 8.2.3.8.10 Receive Control Register
 export const RXCTRL = 0x03000;
 export const RXCTRL_RXEN = bit(0);

@@ -1,6 +1,7 @@
 // The DMA engine: descriptor formats byte by byte, null descriptors, head write-back, drops, CRC, padding,
 // filtering, a ring shared between two NICs (all driven by hand).
 import { CollectingOutput } from '../../src/sim/wire';
+import { TrafficGenerator } from '../../src/sim/wires/generator';
 import { Hand, R, RXB, TXB, allocRing, desc, frame, legacyTx, machine, macOf, referenceCrc32, setQ0, setupRx, setupTx } from './helpers';
 
 describe('receive (Section 7.1)', () => {
@@ -150,6 +151,61 @@ describe('receive (Section 7.1)', () => {
     expect(h.nic.stats).toMatchObject({ rxPackets: 4, rxFiltered: 4 });
     expect(h.nic.warnings.map((w) => w.rule)).not.toContain('filter-changed-while-receiving');
     expect(h.nic.violations).toEqual([]);
+  });
+});
+
+describe('the receive packet buffer (nic-receive.ts backlogFloor)', () => {
+  // 60-byte frames (64 with the FCS) at 10 Gb/s: preamble, FCS and inter-frame gap included
+  const FRAME_NS = (60 + 4 + 20) * 0.8;
+  const LONG_POLL_NS = 40_000;
+  const CATCH_UP_POLLS = 40;
+
+  /**
+   * A line-rate input from the first poll, a poll LONG_POLL_NS after it (a simulator thread that lost the CPU),
+   * then a poll every microsecond. Returns the frames that arrived (received, or dropped for want of a descriptor
+   * and counted), the most one poll took, and the last poll's time after the first (ns).
+   */
+  function arrived(engines: boolean, rxpbsize?: number): { frames: number; maxPerPoll: number; lastNs: number } {
+    const m = machine({ engines });
+    const h = new Hand(m);
+    setupRx(h, { size: 1024, dropEnable: true });
+    if (rxpbsize !== undefined) h.write(R.RXPBSIZE(0), rxpbsize);
+    const t0 = m.nowNs();
+    h.nic.attachInput(new TrafficGenerator({ frameSize: 60, rate: 'line-rate', startNs: t0 }));
+    const total = (): number => h.nic.stats.rxPackets + h.nic.stats.rxNoDescriptor;
+    h.nic.poll(t0);
+    let maxPerPoll = total();
+    let t = LONG_POLL_NS;
+    for (let k = 0; k <= CATCH_UP_POLLS; k++, t += 1000) {
+      const before = total();
+      h.nic.poll(t0 + t);
+      maxPerPoll = Math.max(maxPerPoll, total() - before);
+    }
+    expect(h.nic.violations).toEqual([]);
+    return { frames: total(), maxPerPoll, lastNs: t - 1000 };
+  }
+
+  test.each([
+    ['the WebAssembly engine', true],
+    ['the JavaScript path', false],
+  ])('%s: frames that arrived while the NIC was not polled wait in it, and no wire time is lost', (_name, engines) => {
+    const r = arrived(engines);
+    // every frame the wire carried from the first poll to the last arrived (received, or dropped for want of a
+    // descriptor and counted), though no poll took more than a burst (RX_BURST = 64)
+    expect(r.maxPerPoll).toBe(64);
+    expect(Math.abs(r.frames - (Math.floor(r.lastNs / FRAME_NS) + 1))).toBeLessThanOrEqual(1);
+  });
+
+  test.each([
+    ['the WebAssembly engine', true],
+    ['the JavaScript path', false],
+  ])('%s: the buffer holds RXPBSIZE(0) bytes of wire time (8 KB: 6.55 us), the rest of the backlog is delayed', (_name, engines) => {
+    const r = arrived(engines, 8 << 10);
+    const bufferNs = 8 * 1024 * 0.8;
+    // the long poll took one burst; the next ones go on from the buffer's start, not from the first burst's end
+    const expected = 1 + 64 + Math.floor((r.lastNs - (LONG_POLL_NS - bufferNs)) / FRAME_NS);
+    expect(Math.abs(r.frames - expected)).toBeLessThanOrEqual(2);
+    expect(r.frames).toBeLessThan(arrived(engines).frames - 400);
   });
 });
 

@@ -19,7 +19,7 @@ import * as W from './encode';
 
 /**
  * The state block: doubles at these indices. What changes at every burst (head, tail, budget, now, wire and
- * previous poll times, the generator's next flow, frames sent and wire bits) comes as parameters instead; the
+ * arrival floor times, the generator's next flow, frames sent and wire bits) comes as parameters instead; the
  * ones marked out are written back.
  */
 export const S = {
@@ -66,7 +66,7 @@ export const RATE_KIND_FIXED = 2;
 
 // parameters: the state block's byte offset, then what changes at every burst (passing it costs no stores)
 const [s, head, tail, budget, nextFlow] = [0, 1, 2, 3, 4];
-const [now, wireFree, lastPoll, sent, wireBits] = [5, 6, 7, 8, 9];
+const [now, wireFree, floor, sent, wireBits] = [5, 6, 7, 8, 9];
 // canDrop: 1 when a frame finding no free descriptor is dropped (SRRCTL.DROP_EN) rather than waited for
 const [canDrop] = [10];
 const PARAMS: W.ValType[] = ['i32', 'i32', 'i32', 'i32', 'i32', 'f64', 'f64', 'f64', 'f64', 'f64', 'i32'];
@@ -119,11 +119,11 @@ const inputDue = (extra: number): W.Bytes =>
 const nextFlowStep: W.Bytes = W.set(nextFlow, W.select(W.i32(0), W.i32Add(W.get(nextFlow), W.i32(1)), W.i32Eq(W.i32Add(W.get(nextFlow), W.i32(1)), W.get(flows))));
 
 /** A frame produced: the input's counters, and the wire busy until it has arrived (arrivalEnd, from the later of
- * the wire's free time and the previous poll). */
+ * the wire's free time and the arrival floor: nic-receive.ts backlogFloor). */
 const inputStep: W.Bytes = W.seqOf(
   W.set(sent, W.f64Add(W.get(sent), W.f64(1))),
   W.set(wireBits, W.f64Add(W.get(wireBits), W.get(frameBits))),
-  W.set(wireFree, W.f64Add(W.select(W.get(wireFree), W.get(lastPoll), W.f64Gt(W.get(wireFree), W.get(lastPoll))), W.get(arrivalNs))),
+  W.set(wireFree, W.f64Add(W.select(W.get(wireFree), W.get(floor), W.f64Gt(W.get(wireFree), W.get(floor))), W.get(arrivalNs))),
 );
 
 const body: W.Bytes = W.seqOf(
@@ -201,8 +201,8 @@ const body: W.Bytes = W.seqOf(
 
 let compiled: object | null = null;
 
-/** receive(state, head, tail, budget, nextFlow, now, wireFree, lastPoll, sent, wireBits, canDrop): one burst; frames received. */
-export type RxKernel = (state: number, head: number, tail: number, budget: number, nextFlow: number, now: number, wireFree: number, lastPoll: number, sent: number, wireBits: number, canDrop: number) => number;
+/** receive(state, head, tail, budget, nextFlow, now, wireFree, floor, sent, wireBits, canDrop): one burst; frames received. */
+export type RxKernel = (state: number, head: number, tail: number, budget: number, nextFlow: number, now: number, wireFree: number, floor: number, sent: number, wireBits: number, canDrop: number) => number;
 
 /** The receive kernel over `memory` (see the top of this file and RxKernel). */
 export function rxKernel(memory: SharedMemory): RxKernel {
