@@ -170,7 +170,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
         (row.ndr_mpps !== null ? ` (NDR ${row.ndr_mpps.toFixed(2)})` : '') +
         `, ${row.ns_per_packet.toFixed(1)} ns/packet` +
         (lat !== undefined ? `, latency p50 ${us(lat.p50)} p99 ${us(lat.p99)} p99.9 ${us(lat.p999)}` : `, limited by ${row.limited_by}`) +
-        `, sim idle ${pct(row.sim_idle)}` +
+        `, sim idle ${pct(row.sim_idle)}, behind ${pct(row.sim_behind)}` +
         (row.others_cpu !== null && row.others_cpu >= CONTENDED_CPUS ? `, CONTENDED (other processes used ${row.others_cpu} CPUs)` : '') +
         `, calibration ${row.calibration_ns.toFixed(2)} ns` +
         (row.violations > 0 ? `, ${row.violations} VIOLATIONS` : '') +
@@ -268,6 +268,10 @@ export function comparisons(rows: readonly Row[]): string[] {
   const simLimited = rows.filter((r) => r.test !== 'latency' && r.limited_by === 'simulator').length;
   if (simLimited > 0) {
     out.push(`${simLimited} row(s) limited by the simulator: their Mpps is the in-memory NIC's, not the driver's; their ns/packet is still the driver's`);
+  }
+  const stalled = rows.filter((r) => r.test !== 'latency' && r.limited_by === 'stalls').length;
+  if (stalled > 0) {
+    out.push(`${stalled} row(s) limited by stalls: neither the driver nor the simulator was saturated; the shortfall went to threads losing the CPU (column 'stalls') or to the host's slow spells`);
   }
   const nfs = [...new Set(uni.map((r) => r.nf))];
   const cmp: string[] = [];

@@ -31,7 +31,7 @@ import { FLEXIBLE_OPTIONS, FRAME_SIZE, flowsFor, generatorFor, profileOf } from 
 import type { WorkerHandlerArgs } from './worker-handlers';
 
 export type TestKind = 'throughput' | 'bidirectional' | 'latency' | 'multicore';
-export type Limit = 'simulator' | 'driver' | 'line-rate' | 'inline-simulator' | 'fixed-load' | 'oversubscribed' | 'no-traffic';
+export type Limit = 'simulator' | 'driver' | 'stalls' | 'line-rate' | 'inline-simulator' | 'fixed-load' | 'oversubscribed' | 'no-traffic';
 
 /** Line rate of 64-byte frames on one 10G port, Mpps (14.88). */
 export const LINE_RATE_MPPS = lineRateMpps(FRAME_SIZE);
@@ -68,6 +68,11 @@ export interface Row {
   driver_busy: number;
   /** Share of the simulator's time in which no NIC had anything to do, in the final run (its headroom). */
   sim_idle: number;
+  /**
+   * Share of the simulator's receive polls, in the final run, that took a whole burst and left frames waiting
+   * (BenchSim.behindFraction): near 1 when it could not keep up with its inputs.
+   */
+  sim_behind: number;
   /** With --ndr: simulator idle and driver busy fractions in the lowest failing trial (what gave out above the NDR). */
   sim_idle_above: number | null;
   driver_busy_above: number | null;
@@ -177,6 +182,7 @@ interface Window {
   tx: number;
   loss: number;
   simIdle: number;
+  simBehind: number;
   busyNs: number;
   /** Packets handled in the busy rounds (driver + NF time busyNs). */
   busyPackets: number;
@@ -248,6 +254,7 @@ async function sample(r: Runner, rate: number, seconds: number, backlogUs: numbe
     tx,
     loss,
     simIdle: sim.idleFraction(),
+    simBehind: sim.behindFraction(),
     busyNs: d.busyNs,
     busyPackets: d.busyPackets,
     preemptedRounds: d.preemptedRounds,
@@ -325,11 +332,21 @@ function classify(sim: BenchSim, w: Window, inputs: number, threads: number, onW
   // The driver gave out if it was busy nearly all the time (main thread) or the simulator still had time to spare
   // (agents on workers spin: their busy time is unknown); otherwise the simulator did.
   if (onWorkers) return w.simIdle < 0.05 ? 'simulator' : 'driver';
-  return w.busyNs / (w.seconds * 1e9) >= DRIVER_BUSY_LIMIT ? 'driver' : 'simulator';
+  if (w.busyNs / (w.seconds * 1e9) >= DRIVER_BUSY_LIMIT) return 'driver';
+  // The driver had time to spare. The simulator is the limit if it was behind its inputs at a good share of its
+  // polls (one that cannot keep up is behind at nearly every poll); otherwise neither was saturated and what was
+  // lost went to threads losing the CPU or to the host's slow spells (the stalls column)
+  return w.simBehind >= SIM_BEHIND_LIMIT ? 'simulator' : 'stalls';
 }
 
 /** A driver thread busy this share of the time is the limit (the rest: clock reads, idle polls, backlog waits). */
 const DRIVER_BUSY_LIMIT = 0.85;
+
+/**
+ * A simulator behind its inputs at this share of its receive polls is the limit. One that keeps up is behind only
+ * in the polls after one that came late (2-10% in the no-op rows on the development VM, 2026-12-03).
+ */
+const SIM_BEHIND_LIMIT = 0.2;
 
 function withDetails(row: Row, details: string[]): Row {
   if (details.length > 0) row.violation_details = details;
@@ -364,6 +381,7 @@ function makeRow(
     driver_capacity_mpps: perThreadNs > 0 ? r3((1000 / perThreadNs) * threads) : 0,
     driver_busy: !onWorkers ? r3(final.busyNs / (final.seconds * 1e9)) : 1,
     sim_idle: r3(final.simIdle),
+    sim_behind: r3(final.simBehind),
     sim_idle_above: fail === null ? null : r3(fail.simIdle),
     driver_busy_above: fail === null ? null : !onWorkers ? r3(fail.busyNs / (fail.seconds * 1e9)) : 1,
     limited_by: limit,
@@ -479,6 +497,7 @@ export async function measureLatency(nfName: string, model: DriverModel, rateMpp
       tx,
       loss: Math.max(0, 1 - st.rxPackets / (rateMpps * 1e6 * d.seconds)),
       simIdle: s.sim.idleFraction(),
+      simBehind: s.sim.behindFraction(),
       busyNs: d.busyNs,
       driverDropped: d.dropped,
     };

@@ -13,6 +13,20 @@ export interface PortCounters {
   rxPackets: number;
   rxMissed: number;
   txPackets: number;
+  /** Receive polls, and those that found the NIC behind (SimNic.rxBursts, rxBurstsBehind; 0 in older builds). */
+  rxBursts: number;
+  rxBurstsBehind: number;
+}
+
+/** The share of the simulator's receive polls, over all ports, that found it behind (behindFraction). */
+export function behindShare(ports: readonly PortCounters[]): number {
+  let bursts = 0;
+  let behind = 0;
+  for (const p of ports) {
+    bursts += p.rxBursts;
+    behind += p.rxBurstsBehind;
+  }
+  return bursts > 0 ? behind / bursts : 0;
 }
 
 /** What a benchmark needs from a simulated machine, whichever way its NICs run. */
@@ -29,6 +43,12 @@ export interface BenchSim {
    * inline: of its loop iterations) in which no NIC had anything to do.
    */
   idleFraction(): number;
+  /**
+   * Since the last resetCounters(): the share of the simulator's receive polls that took a whole burst and left
+   * frames waiting (SimNic.rxBurstsBehind). Near 1 when it cannot keep up with its inputs; at line rate `idleFraction`
+   * is ~0 whatever its capacity (every poll finds frames due), this is not.
+   */
+  behindFraction(): number;
   resetCounters(): void;
   violationCount(): number;
   /** Inline mode: run the NICs for a while (called by the driver loop after each round); worker mode: undefined. */
@@ -106,8 +126,11 @@ class WorkerSim implements BenchSim {
     this.sim.setTxPacing(port, pacing);
   }
   stats(port: number): PortCounters {
-    const s = this.sim.stats(port);
-    return { rxPackets: s.rxPackets, rxMissed: s.rxMissed, txPackets: s.txPackets };
+    const s = this.sim.stats(port) as Omit<PortCounters, 'rxBursts' | 'rxBurstsBehind'> & Partial<PortCounters>;
+    return { rxPackets: s.rxPackets, rxMissed: s.rxMissed, txPackets: s.txPackets, rxBursts: s.rxBursts ?? 0, rxBurstsBehind: s.rxBurstsBehind ?? 0 };
+  }
+  behindFraction(): number {
+    return behindShare(this.sim.addresses.map((_, p) => this.stats(p)));
   }
   idleFraction(): number {
     // time, not iterations: an idle iteration is far shorter than a busy one
@@ -162,13 +185,23 @@ class InlineSim implements BenchSim {
     this.machine.setTxPacing(port, pacing);
   }
   private raw(port: number): PortCounters {
-    const s = this.machine.nic(port).stats;
-    return { rxPackets: s.rxPackets, rxMissed: s.rxMissed, txPackets: s.txPackets };
+    const nic = this.machine.nic(port);
+    const s = nic.stats;
+    return { rxPackets: s.rxPackets, rxMissed: s.rxMissed, txPackets: s.txPackets, rxBursts: nic.rxBursts, rxBurstsBehind: nic.rxBurstsBehind };
   }
   stats(port: number): PortCounters {
     const r = this.raw(port);
     const b = this.base[port];
-    return { rxPackets: r.rxPackets - b.rxPackets, rxMissed: r.rxMissed - b.rxMissed, txPackets: r.txPackets - b.txPackets };
+    return {
+      rxPackets: r.rxPackets - b.rxPackets,
+      rxMissed: r.rxMissed - b.rxMissed,
+      txPackets: r.txPackets - b.txPackets,
+      rxBursts: r.rxBursts - b.rxBursts,
+      rxBurstsBehind: r.rxBurstsBehind - b.rxBurstsBehind,
+    };
+  }
+  behindFraction(): number {
+    return behindShare(this.machine.nics.map((_, p) => this.stats(p)));
   }
   idleFraction(): number {
     let polls = 0;

@@ -44,6 +44,7 @@ export function receiveFrames(nic: SimNic, nowNs: number): boolean {
     busy = true;
   }
   if (input === null) return busy;
+  nic.rxBursts++;
   const skipper = nic.skipInput;
   const q = nic.rxQueues[0];
   // Loop invariants (no register is looked at during the loop): the frame-independent parts of deliver()'s choices
@@ -95,7 +96,10 @@ export function receiveFrames(nic: SimNic, nowNs: number): boolean {
   }
   if (dropped !== 0) countDropped(nic, dropped);
   // a whole burst taken, and the wire could have delivered more: those frames wait for the next poll
-  if (budget === 0 && nic.rxWireFreeNs <= nowNs) nic.rxBacklog = true;
+  if (budget === 0 && nic.rxWireFreeNs <= nowNs) {
+    nic.rxBacklog = true;
+    nic.rxBurstsBehind++;
+  }
   return busy;
 }
 

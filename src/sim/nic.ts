@@ -194,6 +194,13 @@ export class SimNic {
    * right after them, not from the poll's time (receiveFrames, backlogFloor).
    */
   rxBacklog = false;
+  /**
+   * Receive polls with an input attached, and those of them that found the NIC behind: they took a whole burst
+   * and left frames waiting (rxBacklog). A simulator that keeps up is behind only after a poll that came late; one
+   * that cannot keep up is behind at nearly every poll (the bench's "limited by", docs/benchmarks.md).
+   */
+  rxBursts = 0;
+  rxBurstsBehind = 0;
 
   // Staging buffers
   readonly stagingBuffer: SharedArrayBuffer;

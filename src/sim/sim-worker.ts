@@ -294,6 +294,8 @@ class SimThread {
       s[b + 12] = nic.warnings.length;
       s[b + 13] = st.rxUndersize;
       s[b + 14] = st.rxOversize;
+      s[b + 15] = nic.rxBursts;
+      s[b + 16] = nic.rxBurstsBehind;
     }
     const g = nics.length * STATS_PER_PORT;
     s[g + GLOBAL_ITERATIONS] = this.iterations;

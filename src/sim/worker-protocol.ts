@@ -68,6 +68,8 @@ export const STAT_NAMES = [
   'warnings',
   'rxUndersize',
   'rxOversize',
+  'rxBursts',
+  'rxBurstsBehind',
 ] as const;
 export type StatName = (typeof STAT_NAMES)[number];
 export const STATS_PER_PORT = STAT_NAMES.length;

@@ -36,16 +36,17 @@ describe('tinynf bench', () => {
     ]);
     for (const r of rows) {
       expect(['restricted', 'flexible', 'compat']).toContain(r.model);
-      for (const k of ['mpps', 'ns_per_packet', 'driver_capacity_mpps', 'sim_idle', 'offered_mpps', 'loss'] as const) {
+      for (const k of ['mpps', 'ns_per_packet', 'driver_capacity_mpps', 'sim_idle', 'sim_behind', 'offered_mpps', 'loss'] as const) {
         expect(typeof r[k]).toBe('number');
         expect(Number.isFinite(r[k])).toBe(true);
         expect(r[k]).toBeGreaterThanOrEqual(0);
       }
       expect(r.sim_idle).toBeLessThanOrEqual(1);
+      expect(r.sim_behind).toBeLessThanOrEqual(1);
       expect(r.rx_packets).toBeGreaterThan(0); // packets went through the driver and the simulated NICs
       expect(r.violations).toBe(0);
       expect(r.input_ports).toEqual([0]);
-      expect(['simulator', 'driver', 'line-rate', 'inline-simulator', 'fixed-load', 'oversubscribed', 'no-traffic']).toContain(r.limited_by);
+      expect(['simulator', 'driver', 'stalls', 'line-rate', 'inline-simulator', 'fixed-load', 'oversubscribed', 'no-traffic']).toContain(r.limited_by);
       expect(Number.isInteger(r.preempted_rounds)).toBe(true);
       expect(r.others_cpu === null || r.others_cpu >= 0).toBe(true);
       expect(typeof r.contended).toBe('boolean');
