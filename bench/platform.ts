@@ -13,7 +13,7 @@ export interface PortCounters {
   rxPackets: number;
   rxMissed: number;
   txPackets: number;
-  /** Receive polls, and those that found the NIC behind (SimNic.rxBursts, rxBurstsBehind; 0 in older builds). */
+  /** Receive polls, and those that found the NIC behind (SimNic.rxBursts, rxBurstsBehind). */
   rxBursts: number;
   rxBurstsBehind: number;
 }
@@ -126,8 +126,8 @@ class WorkerSim implements BenchSim {
     this.sim.setTxPacing(port, pacing);
   }
   stats(port: number): PortCounters {
-    const s = this.sim.stats(port) as Omit<PortCounters, 'rxBursts' | 'rxBurstsBehind'> & Partial<PortCounters>;
-    return { rxPackets: s.rxPackets, rxMissed: s.rxMissed, txPackets: s.txPackets, rxBursts: s.rxBursts ?? 0, rxBurstsBehind: s.rxBurstsBehind ?? 0 };
+    const s = this.sim.stats(port);
+    return { rxPackets: s.rxPackets, rxMissed: s.rxMissed, txPackets: s.txPackets, rxBursts: s.rxBursts, rxBurstsBehind: s.rxBurstsBehind };
   }
   behindFraction(): number {
     return behindShare(this.sim.addresses.map((_, p) => this.stats(p)));

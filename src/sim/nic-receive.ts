@@ -107,10 +107,9 @@ export function receiveFrames(nic: SimNic, nowNs: number): boolean {
  * The earliest time a frame can start arriving at this poll (the arrival floor), when the previous poll left
  * frames waiting; otherwise it is the previous poll's time (frames due since then arrive back to back within the
  * interval). Those frames (rxBacklog: it took RX_BURST, the most one poll takes, with the wire still free) arrived
- * at line rate behind the ones it took and wait
- * in the receive packet buffer (Section 7.1: frames are stored in the packet buffer, RXPBSIZE(0) bytes for queue
- * 0's traffic class, until the DMA moves them): the wire time goes on from where it was, at most as far back as
- * the buffer holds. Without this a poll longer than RX_BURST frame times (4.3 us at 64 bytes) would lose wire time
+ * at line rate behind the ones it took and wait in the receive packet buffer (Section 7.1: frames are stored in
+ * the packet buffer, RXPBSIZE(0) bytes for queue 0's traffic class, until the DMA moves them): the wire time goes
+ * on from where it was, at most as far back as the buffer holds. Without this a poll longer than RX_BURST frame times (4.3 us at 64 bytes) would lose wire time
  * for good, and an input offered at line rate would arrive below it.
  * INTERPRETATION: the buffer holds RXPBSIZE(0) bytes of wire time (10 Gb/s: 0.8 ns a byte, preamble and gap
  * included, so fewer frames than the hardware's); a backlog longer than that (a simulator thread descheduled for

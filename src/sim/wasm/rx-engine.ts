@@ -58,7 +58,7 @@ export const SI = {
   dropped: 3, // frames dropped for want of a descriptor (DROP_EN), not written anywhere
 } as const;
 export const STATE_INTS_AT = STATE_DOUBLES * 8;
-export const STATE_INTS = 4;
+export const STATE_INTS = Object.keys(SI).length;
 
 export const RATE_KIND_UNLIMITED = 0;
 export const RATE_KIND_LINE = 1;

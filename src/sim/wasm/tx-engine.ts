@@ -34,7 +34,7 @@ export const TI = {
   fetching: 2, // fetchAt was reached
 } as const;
 export const TX_STATE_INTS_AT = TX_STATE_DOUBLES * 8;
-export const TX_STATE_INTS = 3;
+export const TX_STATE_INTS = Object.keys(TI).length;
 
 // parameters: the state block's byte offset, then what changes at every burst (passing it costs no stores):
 // head, tail, and fetchAt + 1 (0: nothing to fetch)
