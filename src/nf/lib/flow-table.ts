@@ -376,6 +376,7 @@ export class FlowTable {
    * move, so each is visited once per pass).
    */
   expire(budget: number): void {
+    if (!(budget > 0)) return;
     const now = this.time[0];
     const end = this.highWater;
     const lastUse = this.lastUseNs;
@@ -395,18 +396,26 @@ export class FlowTable {
    * ns elapsed since the previous call (at most SWEEP_MAX_PER_TICK per call), so the sweep keeps up with the clock,
    * not with the packets: at any packet rate that can fill the table, every id is visited once per
    * expiryNs / SWEEP_FRACTION.
+   *
+   * expire() is called every time, with nothing owed too (it returns at once), so that V8 sees it as a hot function.
+   * Called only when the clock moved (once per poll round with a CoarseClock), it was seen compiled only on-stack
+   * (OSR) after two deoptimisations, never again as a whole: each call then ran its start and first iteration in
+   * the baseline compiler, where every double is a heap object (64 B per call, in ~1 of 15 processes on a loaded
+   * machine, tests/nf/alloc-rig.ts).
    */
   tick(): void {
     const now = this.time[0];
     const sw = this.sweep;
     const last = sw[ST_LAST];
     sw[ST_LAST] = now;
-    if (last < 0 || !(now > last) || this.sweepRate === 0) return;
-    let owed = sw[ST_OWED] + (now - last) * this.sweepRate;
-    if (owed > SWEEP_MAX_PER_TICK) owed = SWEEP_MAX_PER_TICK;
-    const n = owed | 0; // an int32 (owed <= SWEEP_MAX_PER_TICK): Math.floor's double would be boxed passed on
-    sw[ST_OWED] = owed - n;
-    if (n > 0) this.expire(n);
+    let n = 0;
+    if (last >= 0 && now > last && this.sweepRate !== 0) {
+      let owed = sw[ST_OWED] + (now - last) * this.sweepRate;
+      if (owed > SWEEP_MAX_PER_TICK) owed = SWEEP_MAX_PER_TICK;
+      n = owed | 0; // an int32 (owed <= SWEEP_MAX_PER_TICK): Math.floor's double would be boxed passed on
+      sw[ST_OWED] = owed - n;
+    }
+    this.expire(n);
   }
 
   /** Make room at slot `s` (occupied) by shifting the run from s to the next empty slot one slot on; false if not allowed. */
