@@ -1,6 +1,7 @@
-// The simulator thread of worker mode (started by worker.ts as dist/src/sim/sim-worker.js): one SimNic per port
-// over the register files and DMA window the main thread shares, polled in a loop in real time, as hardware on the
-// other side of the bus would notice register writes and do DMA.
+// A simulator thread of worker mode (started by worker.ts as dist/src/sim/sim-worker.js): one SimNic per port it
+// serves (every port, or its share of them when the machine has several threads) over the register files and DMA
+// window the main thread shares, polled in a loop in real time, as hardware on the other side of the bus would
+// notice register writes and do DMA.
 //
 // The hot loop: per iteration one clock read and one poll per NIC (a rotating window of watched registers, the tails
 // of enabled queues, the receive and transmit data paths); no allocation. Every MESSAGE_EVERY iterations (and before
@@ -31,6 +32,7 @@ import {
   GLOBAL_ITERATIONS,
   GLOBAL_PUBLISHED_NS,
   STATS_PER_PORT,
+  globalStatsAt,
   SimInputDescription,
   SimOutputDescription,
   ToWorker,
@@ -77,6 +79,7 @@ class SimThread {
     const memory = new PhysicalMemory(setup.window, setup.windowPhys, setup.reserved, setup.allocationEnd);
     this.memory = memory;
     setup.ports.forEach((p, i) => {
+      const at = p.index; // the machine's port number: its staging and engine areas
       const nic = new SimNic({
         address: p.address,
         lanId: p.lanId,
@@ -85,8 +88,8 @@ class SimThread {
         bar0: p.bar0,
         config: p.config,
         bar0Phys: p.bar0Phys,
-        staging: { buffer: setup.window, rxOffset: i * 2 * setup.stagingBytes, txOffset: i * 2 * setup.stagingBytes + setup.stagingBytes },
-        engine: engineArea(setup.memory, setup.windowPhys, setup.allocationEnd, i),
+        staging: { buffer: setup.window, rxOffset: at * 2 * setup.stagingBytes, txOffset: at * 2 * setup.stagingBytes + setup.stagingBytes },
+        engine: engineArea(setup.memory, setup.windowPhys, setup.allocationEnd, at),
         // The driver runs concurrently: a tail may legitimately land in the same poll interval as its ENABLE.
         sameIntervalStrict: false,
         clock: () => this.nowNs(),
@@ -274,10 +277,11 @@ class SimThread {
   private publish(now: number): void {
     const s = this.stats;
     const nics = this.nics;
+    const ports = this.setup.ports;
     for (let k = 0; k < nics.length; k++) {
       const nic = nics[k];
       const st = nic.stats;
-      const b = k * STATS_PER_PORT;
+      const b = ports[k].index * STATS_PER_PORT;
       // Order: STAT_NAMES
       s[b] = st.rxPackets;
       s[b + 1] = st.rxBytes;
@@ -297,7 +301,7 @@ class SimThread {
       s[b + 15] = nic.rxBursts;
       s[b + 16] = nic.rxBurstsBehind;
     }
-    const g = nics.length * STATS_PER_PORT;
+    const g = globalStatsAt(this.setup.machinePorts, this.setup.thread);
     s[g + GLOBAL_ITERATIONS] = this.iterations;
     s[g + GLOBAL_IDLE_ITERATIONS] = this.idleIterations;
     s[g + GLOBAL_PUBLISHED_NS] = now;

@@ -51,7 +51,8 @@ export const CTRL_STAT_OFFSET = 9;
 export const CTRL_STAT_VALUE = 10;
 export const CONTROL_WORDS = 16;
 
-// Statistics (Float64Array over the stats SAB): per port, then global
+// Statistics (Float64Array over the stats SAB, one for every simulator thread of a machine): per port (by the
+// machine's port number), then GLOBAL_STATS per thread (globalStatsAt)
 export const STAT_NAMES = [
   'rxPackets',
   'rxBytes',
@@ -73,7 +74,7 @@ export const STAT_NAMES = [
 ] as const;
 export type StatName = (typeof STAT_NAMES)[number];
 export const STATS_PER_PORT = STAT_NAMES.length;
-/** Global slots after the per-port ones: loop iterations, iterations where no NIC had anything to do. */
+/** A thread's global slots (after the per-port ones): loop iterations, iterations where no NIC had anything to do. */
 export const GLOBAL_ITERATIONS = 0;
 export const GLOBAL_IDLE_ITERATIONS = 1;
 /** Worker time (ns, main thread's time origin) of the last publication. */
@@ -82,11 +83,18 @@ export const GLOBAL_PUBLISHED_NS = 2;
 export const GLOBAL_BUSY_NS = 3;
 export const GLOBAL_STATS = 4;
 
-export function statsBytes(ports: number): number {
-  return (ports * STATS_PER_PORT + GLOBAL_STATS) * 8;
+export function statsBytes(ports: number, threads: number): number {
+  return (ports * STATS_PER_PORT + threads * GLOBAL_STATS) * 8;
+}
+
+/** Index of simulator thread `thread`'s global slots in the stats Float64Array of a machine of `ports` ports. */
+export function globalStatsAt(ports: number, thread: number): number {
+  return ports * STATS_PER_PORT + thread * GLOBAL_STATS;
 }
 
 export interface PortSetup {
+  /** The port's number in the machine (its stats slots, staging and engine areas); the thread's own are 0, 1, ... */
+  index: number;
   address: string;
   lanId: number;
   mac: number[];
@@ -107,9 +115,15 @@ export interface WorkerSetup {
   /** allocateDma's end; each port's engine area follows (wasm/layout.ts engineArea). */
   allocationEnd: number;
   stagingBytes: number;
+  /** The ports this thread serves (messages and CTRL_STAT_PORT name them by their position here). */
   ports: PortSetup[];
+  /** This thread's control words (each thread has its own). */
   control: SharedArrayBuffer;
+  /** The machine's statistics, shared by its threads: each writes its ports' slots and its own global ones. */
   stats: SharedArrayBuffer;
+  /** Ports of the whole machine, and this thread's number among its threads (where its global slots are). */
+  machinePorts: number;
+  thread: number;
   /** The main thread's performance.timeOrigin: both threads measure time (ns) from it. */
   timeOriginMs: number;
   /** Watched registers scanned per poll (a rotating window; tails of enabled queues are checked every poll). */

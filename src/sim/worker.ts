@@ -1,4 +1,5 @@
-// Worker mode: the in-memory 82599s run in a worker thread (sim-worker.ts), polling the SAME register files (BAR0
+// Worker mode: the in-memory 82599s run in a worker thread (sim-worker.ts), or in several (`threads`: port i in
+// thread i mod threads, as the NICs of a real machine work concurrently), polling the SAME register files (BAR0
 // SharedArrayBuffers) and DMA memory the driver uses on the main thread, in real time, as hardware would on the
 // other side of the bus. This main-thread object is the SimulatedPlatform the driver's environment sits on:
 // - DMA memory comes from one preallocated window SharedArrayBuffer (a bump allocator here; the worker only
@@ -7,7 +8,8 @@
 // - advanceUs is a real sleep (Atomics.wait), nowNs real monotonic time measured from this thread's
 //   performance.timeOrigin, which the worker shares;
 // - wires are described by plain objects (src/sim/wires/describe.ts) the worker turns into wires;
-// - counters are read from a statistics SharedArrayBuffer the worker publishes into (no round trip).
+// - counters are read from a statistics SharedArrayBuffer the workers publish into (no round trip);
+// - each simulator thread is driven through its SimThreadHandle (worker-thread.ts), which this object routes to.
 //
 //   const sim = SimWorker.start({ ports: 2 });     // returns once the worker's NICs exist
 //   const env = new SimulatedEnvironment(sim);     // Device.init(env, sim.addresses[0]) ...
@@ -17,9 +19,6 @@
 //   ... sim.stats(1).txPackets, sim.idleTimeFraction(), sim.violationCount() ...
 //   const { violations, warnings, collected } = await sim.stop();
 // docs/simulator.md describes the modes and what the NIC models.
-import * as fs from 'fs';
-import * as path from 'path';
-import { MessageChannel, MessagePort, Worker, receiveMessageOnPort } from 'worker_threads';
 import { DmaMemory, PciAddress, TinyNfError } from '../env/environment';
 import type { SimulatedPlatform } from '../env/simulated';
 import type { Violation } from './checker';
@@ -31,22 +30,12 @@ import * as R from './registers';
 import { engineWindow } from './wasm/layout';
 import {
   CONTROL_WORDS,
-  CTRL_ACK,
-  CTRL_DONE,
-  CTRL_ERROR,
-  CTRL_READY,
-  CTRL_SLEEP,
-  CTRL_STAT_DONE,
-  CTRL_STAT_OFFSET,
-  CTRL_STAT_PORT,
-  CTRL_STAT_REQUEST,
-  CTRL_STAT_VALUE,
-  CTRL_STOP,
-  FromWorker,
   GLOBAL_BUSY_NS,
   GLOBAL_IDLE_ITERATIONS,
   GLOBAL_PUBLISHED_NS,
   GLOBAL_ITERATIONS,
+  GLOBAL_STATS,
+  PortSetup,
   STATS_PER_PORT,
   STAT_NAMES,
   SimInputDescription,
@@ -54,60 +43,64 @@ import {
   StatName,
   ToWorker,
   WorkerResults,
-  WorkerSetup,
+  globalStatsAt,
   statsBytes,
 } from './worker-protocol';
+import { SimThreadHandle } from './worker-thread';
 
 export type { SimInputDescription, SimOutputDescription, WorkerResults } from './worker-protocol';
 
 export interface SimWorkerOptions {
   /** Number of ports (default 2, at most 64). */
   ports?: number;
+  /**
+   * Simulator threads (default 1, at most `ports`): port i is served by thread i mod threads. Each thread spins on
+   * a core of its own while it has work, so more threads help only where the machine has a core for each of them
+   * besides the driver's.
+   */
+  threads?: number;
   /** Bytes of simulated DMA memory (default 64 MiB). */
   dmaBytes?: number;
   /** Physical address of the DMA window (default 0x2_0000_0000). */
   physBase?: number;
   /** MAC address of port i (default 02:00:00:5e:00:<i+1>). */
   mac?: (i: number) => Uint8Array | string;
-  /** Consecutive idle loop iterations before the worker starts sleeping between iterations (default 20000). */
+  /** Consecutive idle loop iterations before a worker starts sleeping between iterations (default 20000). */
   idleSpins?: number;
   /** Sleep between idle iterations once idleSpins is reached, in us (default 20; 0 = spin forever). */
   idleSleepUs?: number;
-  /** Watched registers the worker compares per poll, besides the tails of enabled queues (default 16). */
+  /** Watched registers a worker compares per poll, besides the tails of enabled queues (default 16). */
   scanWordsPerPoll?: number;
-  /** How long start() waits for the worker to come up (default 10 s). */
+  /** How long start() waits for the workers to come up (default 10 s). */
   startTimeoutMs?: number;
 }
 
-/** Counters of one port (SimNic.stats plus the worker's poll counts and the checker's). */
+/** Port counters as SimWorker.stats returns them (STAT_NAMES). */
 export type SimWorkerStats = Record<StatName, number>;
-
-/** Longest a synchronous request waits for the worker's answer. */
-const REQUEST_TIMEOUT_MS = 10_000;
 
 export class SimWorker implements SimulatedPlatform {
   readonly addresses: PciAddress[];
   readonly memory: PhysicalMemory;
-  private readonly worker: Worker;
-  private readonly port: MessagePort;
-  private readonly control: Int32Array;
+  /** Simulator threads; port i is served by threads[i % threads.length], as its port i / threads.length. */
+  private readonly threads: SimThreadHandle[] = [];
   private readonly statsArray: Float64Array;
   private readonly bar0s: SharedArrayBuffer[];
   private readonly configs: Uint32Array[];
   private readonly byAddress = new Map<PciAddress, number>();
   private readonly baseline: Float64Array;
-  private baseIterations = 0;
-  private baseIdleIterations = 0;
-  private baseBusyNs = 0;
-  private basePublishedNs = 0;
+  /** The threads' global slots as of resetCounters() (GLOBAL_STATS per thread). */
+  private readonly globalBaseline: Float64Array;
+  /** What advanceUs sleeps on (Atomics.wait, never notified). */
+  private readonly sleepWord = new Int32Array(new SharedArrayBuffer(4));
   private stopped: WorkerResults | null = null;
-  private readonly exitPromise: Promise<void>;
-  private workerError: string | null = null;
-  private hasExited = false;
 
   private constructor(options: SimWorkerOptions) {
     const ports = options.ports ?? 2;
     if (!Number.isInteger(ports) || ports < 1 || ports > 64) throw new TinyNfError(`a simulated machine has 1 to 64 ports, got ${ports}`);
+    const threads = options.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1 || threads > ports) {
+      throw new TinyNfError(`a simulated machine of ${ports} port(s) has 1 to ${ports} simulator thread(s), got ${threads}`);
+    }
     const dmaBytes = options.dmaBytes ?? DEFAULT_DMA_BYTES;
     const reserved = alignUp(ports * 2 * STAGING_BYTES, 4096);
     if (!Number.isInteger(dmaBytes) || dmaBytes < reserved + 4096) throw new TinyNfError(`dmaBytes must be at least ${reserved + 4096}`);
@@ -125,15 +118,14 @@ export class SimWorker implements SimulatedPlatform {
     const window = wasmMemory.buffer;
     const windowPhys = options.physBase ?? DEFAULT_PHYS_BASE;
     this.memory = new PhysicalMemory(window, windowPhys, reserved, allocationEnd);
-    const control = new SharedArrayBuffer(CONTROL_WORDS * 4);
-    const stats = new SharedArrayBuffer(statsBytes(ports));
-    this.control = new Int32Array(control);
+    const stats = new SharedArrayBuffer(statsBytes(ports, threads));
     this.statsArray = new Float64Array(stats);
     this.baseline = new Float64Array(ports * STATS_PER_PORT);
+    this.globalBaseline = new Float64Array(threads * GLOBAL_STATS);
     this.addresses = [];
     this.bar0s = [];
     this.configs = [];
-    const portSetups: WorkerSetup['ports'] = [];
+    const portSetups: PortSetup[][] = Array.from({ length: threads }, () => []);
     for (let i = 0; i < ports; i++) {
       const address = portAddress(i);
       const bar0 = new SharedArrayBuffer(R.BAR0_BYTES);
@@ -142,7 +134,8 @@ export class SimWorker implements SimulatedPlatform {
       this.bar0s.push(bar0);
       this.configs.push(new Uint32Array(config));
       this.byAddress.set(address, i);
-      portSetups.push({
+      portSetups[i % threads].push({
+        index: i,
         address,
         lanId: i % 8,
         mac: Array.from(parseMacOption(options.mac?.(i) ?? defaultMac(i))),
@@ -154,61 +147,55 @@ export class SimWorker implements SimulatedPlatform {
         pacing: 'unlimited',
       });
     }
-    const setup: WorkerSetup = {
-      window,
-      memory: wasmMemory,
-      windowPhys,
-      reserved,
-      allocationEnd,
-      stagingBytes: STAGING_BYTES,
-      ports: portSetups,
-      control,
-      stats,
-      timeOriginMs: performance.timeOrigin,
-      scanWordsPerPoll,
-      idleSpins,
-      idleSleepUs,
-    };
-    const script = path.join(__dirname, 'sim-worker.js');
-    if (!fs.existsSync(script)) throw new TinyNfError(`${script} is missing: the simulator worker runs compiled JavaScript (npm run build)`);
-    const channel = new MessageChannel();
-    this.port = channel.port1;
-    this.worker = new Worker(script, {
-      workerData: { setup, port: channel.port2 },
-      transferList: [channel.port2],
-    });
-    this.exitPromise = new Promise<void>((resolve) => {
-      this.worker.once('exit', () => {
-        this.hasExited = true;
-        resolve();
-      });
-    });
-    this.worker.on('error', (e: Error) => {
-      this.workerError = e.message;
-    });
-    // A forgotten stop() must not keep the process alive (the worker spins); stop() takes a reference again.
-    this.worker.unref();
-    this.port.unref();
-    this.waitFor(CTRL_READY, 0, options.startTimeoutMs ?? 10_000, 'start');
+    try {
+      for (let t = 0; t < threads; t++) {
+        this.threads.push(
+          new SimThreadHandle({
+            window,
+            memory: wasmMemory,
+            windowPhys,
+            reserved,
+            allocationEnd,
+            stagingBytes: STAGING_BYTES,
+            ports: portSetups[t],
+            control: new SharedArrayBuffer(CONTROL_WORDS * 4),
+            stats,
+            machinePorts: ports,
+            thread: t,
+            timeOriginMs: performance.timeOrigin,
+            scanWordsPerPoll,
+            idleSpins,
+            idleSleepUs,
+          }),
+        );
+      }
+      for (const t of this.threads) t.waitReady(options.startTimeoutMs ?? 10_000);
+    } catch (e) {
+      for (const t of this.threads) t.terminate();
+      throw e;
+    }
   }
 
-  /** Start the worker and return once its NICs exist (their register files hold power-on values). */
+  /** Start the workers and return once their NICs exist (their register files hold power-on values). */
   static start(options: SimWorkerOptions = {}): SimWorker {
     return new SimWorker(options);
+  }
+
+  /** Simulator threads serving the ports. */
+  get threadCount(): number {
+    return this.threads.length;
   }
 
   // ------------------------------------------------------------------ wires and pacing
 
   /** Frames arriving at `port` from the wire (replaces the previous input). Attach generators after Device.init. */
   setInput(port: number, desc: SimInputDescription): void {
-    this.checkPort(port);
-    this.request({ type: 'input', port, input: desc });
+    this.toPort(port, (local) => ({ type: 'input', port: local, input: desc }));
   }
 
   /** Frames `port` transmits also go to this output. */
   addOutput(port: number, desc: SimOutputDescription): void {
-    this.checkPort(port);
-    this.request({ type: 'output', port, output: desc });
+    this.toPort(port, (local) => ({ type: 'output', port: local, output: desc }));
   }
 
   /**
@@ -218,24 +205,23 @@ export class SimWorker implements SimulatedPlatform {
   pushFrames(port: number, frames: readonly Uint8Array[]): void {
     this.checkPort(port);
     if (frames.length === 0) return;
-    this.request({ type: 'push', port, frames: frames.slice() });
+    this.toPort(port, (local) => ({ type: 'push', port: local, frames: frames.slice() }));
   }
 
   /** The frames `port`'s `collect` outputs gathered since the last call, in order (the worker forgets them). */
   takeCollected(port: number): Uint8Array[] {
-    this.checkPort(port);
-    return this.request({ type: 'take', port }) ?? [];
+    return this.toPort(port, (local) => ({ type: 'take', port: local })) ?? [];
   }
 
   /**
-   * A barrier: returns once the NICs have noticed every register write made before the call (the worker does one full
-   * poll of every NIC; in between it scans registers a window at a time, see scanWordsPerPoll) and published their
-   * counters, so stats() and violationCount() are exact as of now. E.g. after the driver enabled a queue and before
-   * traffic that must not be missed starts.
+   * A barrier: returns once the NICs have noticed every register write made before the call (each worker does one
+   * full poll of its NICs; in between they scan registers a window at a time, see scanWordsPerPoll) and published
+   * their counters, so stats() and violationCount() are exact as of now. E.g. after the driver enabled a queue and
+   * before traffic that must not be missed starts.
    */
   sync(): void {
     if (this.stopped !== null) return;
-    this.request({ type: 'sync' });
+    for (const t of this.threads) t.request({ type: 'sync' });
   }
 
   setTxPacing(port: number, pacing: TxPacing): void {
@@ -243,18 +229,18 @@ export class SimWorker implements SimulatedPlatform {
     if (!(pacing === 'line-rate' || pacing === 'unlimited' || (typeof pacing === 'number' && pacing > 0 && Number.isFinite(pacing)))) {
       throw new TinyNfError(`transmit pacing must be a positive number of Mpps, 'line-rate' or 'unlimited', got ${String(pacing)}`);
     }
-    this.request({ type: 'pacing', port, pacing });
+    this.toPort(port, (local) => ({ type: 'pacing', port: local, pacing }));
   }
 
   /** Register more memory the NICs may DMA to (e.g. hugepages with their physical addresses). */
   addRegion(phys: number, buffer: SharedArrayBuffer, byteOffset: number, length: number): void {
     this.memory.addRegion(phys, buffer, byteOffset, length);
-    this.request({ type: 'region', phys, buffer, byteOffset, length });
+    for (const t of this.threads) t.request({ type: 'region', phys, buffer, byteOffset, length });
   }
 
   // ------------------------------------------------------------------ counters (no round trip)
 
-  /** Port counters as last published by the worker (at most a few microseconds old), since start or resetCounters(). */
+  /** Port counters as last published by its worker (at most a few microseconds old), since start or resetCounters(). */
   stats(port: number): SimWorkerStats {
     this.checkPort(port);
     const out = {} as SimWorkerStats;
@@ -267,38 +253,35 @@ export class SimWorker implements SimulatedPlatform {
     return out;
   }
 
-  /** Fraction of the worker's loop iterations in which no NIC had anything to do, since start or resetCounters(). */
+  /**
+   * Fraction of the workers' loop iterations in which none of a worker's NICs had anything to do, since start or
+   * resetCounters() (over every thread's iterations).
+   */
   idleFraction(): number {
-    const g = this.addresses.length * STATS_PER_PORT;
-    const iterations = this.statsArray[g + GLOBAL_ITERATIONS] - this.baseIterations;
-    const idle = this.statsArray[g + GLOBAL_IDLE_ITERATIONS] - this.baseIdleIterations;
-    return iterations > 0 ? idle / iterations : 0;
+    const iterations = this.globalSum(GLOBAL_ITERATIONS);
+    return iterations > 0 ? this.globalSum(GLOBAL_IDLE_ITERATIONS) / iterations : 0;
   }
 
   /**
-   * Fraction of the worker's time spent in iterations in which no NIC had anything to do, since start or
-   * resetCounters() (1 - busy time / elapsed time, as of the worker's last publication).
+   * Fraction of the workers' time spent in iterations in which none of a worker's NICs had anything to do, since
+   * start or resetCounters() (1 - busy time / elapsed time, over every thread, as of its last publication).
    */
   idleTimeFraction(): number {
-    const g = this.addresses.length * STATS_PER_PORT;
-    const elapsed = this.statsArray[g + GLOBAL_PUBLISHED_NS] - this.basePublishedNs;
-    const busy = this.statsArray[g + GLOBAL_BUSY_NS] - this.baseBusyNs;
+    const elapsed = this.globalSum(GLOBAL_PUBLISHED_NS);
+    const busy = this.globalSum(GLOBAL_BUSY_NS);
     return elapsed > 0 ? Math.min(1, Math.max(0, 1 - busy / elapsed)) : 0;
   }
 
-  /** Worker loop iterations since start or resetCounters(). */
+  /** Worker loop iterations since start or resetCounters() (every thread's). */
   iterations(): number {
-    return this.statsArray[this.addresses.length * STATS_PER_PORT + GLOBAL_ITERATIONS] - this.baseIterations;
+    return this.globalSum(GLOBAL_ITERATIONS);
   }
 
   /** Start counting (stats, idle fraction) from now; violation counts are never reset. */
   resetCounters(): void {
     this.baseline.set(this.statsArray.subarray(0, this.baseline.length));
-    const g = this.addresses.length * STATS_PER_PORT;
-    this.baseIterations = this.statsArray[g + GLOBAL_ITERATIONS];
-    this.baseIdleIterations = this.statsArray[g + GLOBAL_IDLE_ITERATIONS];
-    this.baseBusyNs = this.statsArray[g + GLOBAL_BUSY_NS];
-    this.basePublishedNs = this.statsArray[g + GLOBAL_PUBLISHED_NS];
+    const g = globalStatsAt(this.addresses.length, 0);
+    this.globalBaseline.set(this.statsArray.subarray(g, g + this.globalBaseline.length));
   }
 
   /** Data-sheet violations the NICs have reported so far (live). */
@@ -312,41 +295,41 @@ export class SimWorker implements SimulatedPlatform {
   // ------------------------------------------------------------------ stop
 
   /**
-   * Stop the worker: it closes its wires (pcap files are flushed) and hands back every violation, warning and
-   * collected frame. Synchronous; the worker thread then exits on its own (stop() also waits for that).
+   * Stop the workers: they close their wires (pcap files are flushed) and hand back every violation, warning and
+   * collected frame. Synchronous; the worker threads then exit on their own (stop() also waits for that).
    */
   stopSync(): WorkerResults {
     if (this.stopped !== null) return this.stopped;
-    if (Atomics.load(this.control, CTRL_ERROR) === 0 && this.workerError === null) {
-      Atomics.store(this.control, CTRL_STOP, 1);
-      Atomics.notify(this.control, CTRL_SLEEP);
-      this.waitFor(CTRL_DONE, 0, REQUEST_TIMEOUT_MS, 'stop');
+    const n = this.threads.length;
+    const results: WorkerResults[] = [];
+    try {
+      for (const t of this.threads) results.push(t.stopSync());
+    } catch (e) {
+      for (const t of this.threads) t.terminate();
+      throw e;
     }
-    const msg = this.receive();
-    this.port.close();
-    if (msg === undefined || msg.type !== 'done') {
-      void this.worker.terminate();
-      throw new TinyNfError(`simulator worker failed: ${msg?.type === 'error' ? msg.message : (this.workerError ?? 'no results')}`);
-    }
-    this.stopped = { violations: msg.violations, warnings: msg.warnings, collected: msg.collected };
+    const collected: Uint8Array[][] = this.addresses.map((_, i) => results[i % n].collected[Math.floor(i / n)] ?? []);
+    this.stopped = {
+      violations: results.flatMap((r) => r.violations),
+      warnings: results.flatMap((r) => r.warnings),
+      collected,
+    };
     return this.stopped;
   }
 
-  /** stopSync(), then wait until the worker thread has exited. */
+  /** stopSync(), then wait until the worker threads have exited. */
   async stop(): Promise<WorkerResults> {
-    this.worker.ref();
+    for (const t of this.threads) t.ref();
     try {
       return this.stopSync();
     } finally {
-      const timer = setTimeout(() => void this.worker.terminate(), 5000);
-      await this.exitPromise;
-      clearTimeout(timer);
+      await Promise.all(this.threads.map((t) => t.exit()));
     }
   }
 
-  /** Whether the worker thread has exited (after stop()). */
+  /** Whether every worker thread has exited (after stop()). */
   get exited(): boolean {
-    return this.hasExited;
+    return this.threads.every((t) => t.exited);
   }
 
   // ------------------------------------------------------------------ SimulatedPlatform
@@ -376,46 +359,56 @@ export class SimWorker implements SimulatedPlatform {
   }
 
   /**
-   * A driver's read of a statistics register of BAR0 (Environment.readStatistic32): read in the simulator thread,
-   * which clears a read-to-clear counter as the 82599 does (Section 8.2.3.23). Synchronous: a word protocol on the
-   * control buffer (worker-protocol.ts, CTRL_STAT_REQUEST), answered within one loop iteration of the worker.
+   * A driver's read of a statistics register of BAR0 (Environment.readStatistic32): read in the simulator thread
+   * of the port, which clears a read-to-clear counter as the 82599 does (Section 8.2.3.23). Synchronous: a word
+   * protocol on that thread's control buffer (worker-protocol.ts, CTRL_STAT_REQUEST), answered within one loop
+   * iteration of the worker.
    */
   readStatistic32(address: PciAddress, offset: number): number {
     const port = this.index(address);
     if (!Number.isInteger(offset) || offset < 0 || offset >= R.BAR0_BYTES || offset % 4 !== 0) {
       throw new TinyNfError(`statistics register offset ${offset} invalid: must be a multiple of 4 below ${R.BAR0_BYTES}`);
     }
-    if (this.stopped !== null || this.hasExited) throw new TinyNfError('the simulator worker is stopped');
-    const c = this.control;
-    c[CTRL_STAT_PORT] = port;
-    c[CTRL_STAT_OFFSET] = offset;
-    const request = (Atomics.add(c, CTRL_STAT_REQUEST, 1) + 1) | 0;
-    Atomics.notify(c, CTRL_SLEEP);
-    const deadline = performance.now() + REQUEST_TIMEOUT_MS;
-    for (;;) {
-      const done = Atomics.load(c, CTRL_STAT_DONE);
-      if (done === request) return c[CTRL_STAT_VALUE] >>> 0;
-      this.waitFor(CTRL_STAT_DONE, done, Math.max(1, deadline - performance.now()), 'readStatistic32');
-    }
+    if (this.stopped !== null || this.exited) throw new TinyNfError('the simulator worker is stopped');
+    const n = this.threads.length;
+    return this.threads[port % n].readStatistic32(Math.floor(port / n), offset);
   }
 
-  /** Sleep `us` microseconds of real time (the NICs keep running in the worker). */
+  /** Sleep `us` microseconds of real time (the NICs keep running in the workers). */
   advanceUs(us: number): void {
     if (!(us >= 0) || !Number.isFinite(us)) throw new TinyNfError(`cannot sleep ${us} us`);
     const end = performance.now() + us / 1000;
     // Atomics.wait sleeps with ~50 us of slack; the rest is spun so short sleeps are not much too long.
-    if (us > 100) Atomics.wait(this.control, CTRL_SLEEP, 0, (us - 60) / 1000);
+    if (us > 100) Atomics.wait(this.sleepWord, 0, 0, (us - 60) / 1000);
     while (performance.now() < end) {
       /* spin */
     }
   }
 
-  /** Real monotonic time in ns since this thread's performance.timeOrigin (the worker uses the same origin). */
+  /** Real monotonic time in ns since this thread's performance.timeOrigin (the workers use the same origin). */
   nowNs(): number {
     return performance.now() * 1e6;
   }
 
   // ------------------------------------------------------------------ internals
+
+  /** Send the request `make(port's number in its thread)` to the thread serving `port`; returns the reply's frames. */
+  private toPort(port: number, make: (local: number) => ToWorker): Uint8Array[] | undefined {
+    this.checkPort(port);
+    const n = this.threads.length;
+    return this.threads[port % n].request(make(Math.floor(port / n)));
+  }
+
+  /** Global slot `slot` summed over the threads, since resetCounters(). */
+  private globalSum(slot: number): number {
+    let sum = 0;
+    const g = globalStatsAt(this.addresses.length, 0);
+    for (let t = 0; t < this.threads.length; t++) {
+      const at = t * GLOBAL_STATS + slot;
+      sum += this.statsArray[g + at] - this.globalBaseline[at];
+    }
+    return sum;
+  }
 
   private index(address: PciAddress): number {
     const i = this.byAddress.get(address);
@@ -428,44 +421,6 @@ export class SimWorker implements SimulatedPlatform {
       throw new TinyNfError(`port ${port} does not exist (the machine has ${this.addresses.length})`);
     }
     if (this.stopped !== null) throw new TinyNfError('the simulator worker is stopped');
-  }
-
-  /** Post a request and wait for the worker's reply (returns its frames, if any); its error becomes a TinyNfError here. */
-  private request(msg: ToWorker): Uint8Array[] | undefined {
-    const ack = Atomics.load(this.control, CTRL_ACK);
-    this.port.postMessage(msg);
-    Atomics.notify(this.control, CTRL_SLEEP);
-    this.waitFor(CTRL_ACK, ack, REQUEST_TIMEOUT_MS, msg.type);
-    const reply = this.receive();
-    if (reply === undefined) throw new TinyNfError(`simulator worker: no reply to '${msg.type}'`);
-    if (reply.type === 'error') throw new TinyNfError(`simulator worker failed: ${reply.message}`);
-    if (reply.type !== 'reply') throw new TinyNfError(`simulator worker: unexpected '${reply.type}' message in reply to '${msg.type}'`);
-    if (reply.error !== null) throw new TinyNfError(reply.error);
-    return reply.frames;
-  }
-
-  /** Wait until control[word] differs from `from` (the worker changed it), or the worker failed, or the timeout. */
-  private waitFor(word: number, from: number, timeoutMs: number, what: string): void {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      if (Atomics.load(this.control, word) !== from) return;
-      if (Atomics.load(this.control, CTRL_ERROR) !== 0) {
-        const msg = this.receive();
-        void this.worker.terminate();
-        throw new TinyNfError(`simulator worker failed during ${what}: ${msg?.type === 'error' ? msg.message : 'unknown error'}`);
-      }
-      const left = deadline - performance.now();
-      if (left <= 0) {
-        void this.worker.terminate();
-        throw new TinyNfError(`simulator worker did not answer '${what}' within ${timeoutMs} ms${this.workerError ? `: ${this.workerError}` : ''}`);
-      }
-      Atomics.wait(this.control, word, from, Math.min(left, 50));
-    }
-  }
-
-  private receive(): FromWorker | undefined {
-    const m = receiveMessageOnPort(this.port);
-    return m === undefined ? undefined : (m.message as FromWorker);
   }
 }
 

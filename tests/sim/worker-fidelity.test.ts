@@ -154,8 +154,9 @@ describe('worker mode: TinyNF-style tail writes at the highest rate', () => {
 });
 
 describe('worker mode: statistics through the environment', () => {
-  test('readStatistic32 is answered by the simulator thread and clears the counter', async () => {
-    const sim = SimWorker.start({ ports: 2, dmaBytes: 16 * 1024 * 1024 });
+  // with 2 threads port 1's reads are answered by the second simulator thread
+  test.each([1, 2])('readStatistic32 is answered by the simulator thread of the port and clears the counter (%i thread(s))', async (threads) => {
+    const sim = SimWorker.start({ ports: 2, threads, dmaBytes: 16 * 1024 * 1024 });
     try {
       const fwd = new TinyNfPattern(sim, 0, 1);
       sim.setInput(0, { kind: 'generator', rate: 'unlimited', count: 1000 });

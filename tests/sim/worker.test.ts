@@ -46,8 +46,10 @@ describe('SimWorker (the NICs in a worker thread)', () => {
     }
   });
 
-  test('nop forwarding of generated frames through the real driver: rx == tx, frames unchanged, no violation', async () => {
-    const sim = SimWorker.start({ ports: 2, dmaBytes: DMA_BYTES });
+  // 2 threads: each port in a simulator thread of its own (their stats, wires, collections and stop results merged)
+  test.each([1, 2])('nop forwarding of generated frames through the real driver: rx == tx, frames unchanged, no violation (%i simulator thread(s))', async (threads) => {
+    const sim = SimWorker.start({ ports: 2, threads, dmaBytes: DMA_BYTES });
+    expect(sim.threadCount).toBe(threads);
     let stopped = false;
     try {
       const env = new SimulatedEnvironment(sim);
@@ -76,6 +78,9 @@ describe('SimWorker (the NICs in a worker thread)', () => {
       expect(sim.violationCount()).toBe(0);
       expect(sim.idleFraction()).toBeGreaterThanOrEqual(0);
       expect(sim.idleFraction()).toBeLessThanOrEqual(1);
+      expect(sim.idleTimeFraction()).toBeGreaterThanOrEqual(0);
+      expect(sim.idleTimeFraction()).toBeLessThanOrEqual(1);
+      expect(sim.iterations()).toBeGreaterThan(0);
 
       // A second batch wraps the rings (1000 + 500 > 1024 descriptors)
       sim.resetCounters();
@@ -102,6 +107,12 @@ describe('SimWorker (the NICs in a worker thread)', () => {
     } finally {
       if (!stopped) await sim.stop();
     }
+  });
+
+  test('threads: 1 to the number of ports, else one clear error', () => {
+    expect(() => SimWorker.start({ ports: 2, threads: 3 })).toThrow(new TinyNfError('a simulated machine of 2 port(s) has 1 to 2 simulator thread(s), got 3'));
+    expect(() => SimWorker.start({ ports: 2, threads: 0 })).toThrow(TinyNfError);
+    expect(() => SimWorker.start({ ports: 2, threads: 1.5 })).toThrow(TinyNfError);
   });
 
   test('a violation made by hand is counted live, with the real time it was seen; stop() returns it and the worker exits', async () => {
