@@ -33,6 +33,8 @@ export interface BenchOptions {
   durationS?: number;
   /** Also search the no-drop rate of throughput rows (slow, and fragile on a shared machine). */
   ndr?: boolean;
+  /** Simulator threads of the worker-mode rows: 1 (default) or 2 (each port in a thread of its own). */
+  simThreads?: number;
   /** Progress lines (stderr). */
   log?: (line: string) => void;
 }
@@ -92,6 +94,12 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   const models = options.models ?? DRIVER_MODELS;
   const tests = new Set(options.tests ?? TEST_KINDS);
   const notes: string[] = [];
+  const simThreads = options.simThreads ?? 1;
+  if (simThreads !== 1 && simThreads !== 2) throw new Error(`simThreads must be 1 or 2 (the simulated machine has 2 ports), got ${simThreads}`);
+  const cores = os.cpus().length;
+  if (simThreads === 2 && cores < 3) {
+    notes.push(`--sim-threads 2: ${cores} cores here; the driver and 2 simulator threads are 3 spinning threads, so the rows are oversubscribed`);
+  }
   const registered = Object.keys(NETWORK_FUNCTIONS);
   let nfs: string[];
   if (options.nfs !== undefined) {
@@ -111,7 +119,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
 
   const planned: PlannedJob[] = [];
   const add = (label: string, job: Omit<Job, 'timing'>, timing: RunTiming = base): void => {
-    planned.push({ label, job: { ...job, timing } });
+    planned.push({ label, job: simThreads === 1 ? { ...job, timing } : { ...job, timing, simThreads } });
   };
   if (tests.has('throughput')) for (const nf of nfs) for (const m of models) add(`throughput ${nf} ${m}`, { test: 'throughput', nf, model: m });
   if (tests.has('bidirectional')) {
@@ -129,14 +137,14 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   }
   if (tests.has('multicore')) {
     if (nfs.includes('policer') && models.includes('restricted')) {
-      const cores = os.cpus().length;
       if (!tests.has('bidirectional') || quick) add('bidirectional policer restricted (main thread)', { test: 'bidirectional', nf: 'policer', model: 'restricted' });
       add('multicore policer: both agents in 1 worker', { test: 'multicore', nf: 'policer', model: 'restricted', workers: 1 });
-      // 2 agent workers + the simulator's worker need 3 cores; with fewer the threads are time-sliced (the row is
-      // flagged 'oversubscribed'; an NDR search, if asked for, is cut short)
+      // 2 agent workers + the simulator's worker(s) need 3 cores (4); with fewer the threads are time-sliced (the
+      // row is flagged 'oversubscribed'; an NDR search, if asked for, is cut short)
+      const spinning = 2 + simThreads;
       add('multicore policer: 2 workers, one agent each', { test: 'multicore', nf: 'policer', model: 'restricted', workers: 2 },
-        cores >= 3 ? base : { ...base, maxTrials: 3, bracketTrials: 3, startMpps: 1 });
-      if (cores < 3) notes.push(`multicore: ${cores} cores here; 2 agent workers + the simulator's worker are 3 spinning threads, so the 2-worker row is oversubscribed and shows no scaling`);
+        cores >= spinning ? base : { ...base, maxTrials: 3, bracketTrials: 3, startMpps: 1 });
+      if (cores < spinning) notes.push(`multicore: ${cores} cores here; 2 agent workers + ${simThreads === 1 ? "the simulator's worker" : '2 simulator workers'} are ${spinning} spinning threads, so the 2-worker row is oversubscribed and shows no scaling`);
     } else {
       notes.push('multicore: needs the policer and the restricted model; skipped');
     }
@@ -205,6 +213,7 @@ function us(ns: number): string {
 export function formatReport(result: BenchResult): string {
   const out: string[] = [];
   const rows = result.rows;
+  if (rows.some((r) => r.sim_threads > 1)) out.push('simulator: a worker thread per port (--sim-threads 2)');
   const kinds = TEST_KINDS.filter((k) => rows.some((r) => r.test === k));
   for (const kind of kinds) {
     const sel = rows.filter((r) => r.test === kind);

@@ -90,6 +90,8 @@ export interface Row {
   flows: number;
   /** Driver threads (1: the main thread; multicore rows: agent worker threads). */
   threads: number;
+  /** Simulator threads beside them (`--sim-threads`; 0: the NICs ran inline, in the driver's thread). */
+  sim_threads: number;
   seconds: number;
   rx_packets: number;
   nic_tx_packets: number;
@@ -152,11 +154,11 @@ interface Setup {
   attached: ReturnType<DriverPorts['attach']>;
 }
 
-function setUp(nfName: string, model: DriverModel): Setup {
+function setUp(nfName: string, model: DriverModel, simThreads: number): Setup {
   const def = NETWORK_FUNCTIONS[nfName];
   if (def === undefined) throw new Error(`NF ${nfName} is not registered`);
   const config = def.parseConfig({});
-  const sim = startSim();
+  const sim = startSim('auto', simThreads);
   try {
     const env = new SimulatedEnvironment(sim.platform);
     const ports = new DriverPorts(env, sim.addresses, model, FLEXIBLE_OPTIONS);
@@ -327,7 +329,7 @@ function classify(sim: BenchSim, w: Window, inputs: number, threads: number, onW
   if (sim.mode === 'inline') return 'inline-simulator';
   // More spinning threads (driver threads + the simulator's) than cores: the scheduler time-slices them, and a
   // descheduled simulator or agent fills the rings within a slice; the result says nothing about scaling.
-  if (threads + 1 > os.cpus().length) return 'oversubscribed';
+  if (threads + sim.simThreads > os.cpus().length) return 'oversubscribed';
   if (w.rx >= 0.99 * LINE_RATE_MPPS * 1e6 * w.seconds * inputs) return 'line-rate';
   // The driver gave out if it was busy nearly all the time (main thread) or the simulator still had time to spare
   // (agents on workers spin: their busy time is unknown); otherwise the simulator did.
@@ -391,6 +393,7 @@ function makeRow(
     input_ports: inputs,
     flows: s.flows,
     threads,
+    sim_threads: s.sim.simThreads,
     seconds: r3(final.seconds),
     rx_packets: final.rx,
     nic_tx_packets: final.tx,
@@ -433,8 +436,8 @@ function mainThreadRunner(s: Setup, inputs: number[]): Runner {
  * Throughput of `nf` on `model` at the maximum offered load: line rate on the NF's interesting port ('uni') or on
  * both ports ('bi'); with `t.ndr`, also the no-drop rate.
  */
-export async function measureThroughput(nfName: string, model: DriverModel, direction: 'uni' | 'bi', t: RunTiming): Promise<Row> {
-  const s = setUp(nfName, model);
+export async function measureThroughput(nfName: string, model: DriverModel, direction: 'uni' | 'bi', t: RunTiming, simThreads = 1): Promise<Row> {
+  const s = setUp(nfName, model, simThreads);
   let stopped = false;
   try {
     const inputs = direction === 'bi' ? [0, 1] : [profileOf(nfName).port];
@@ -461,8 +464,8 @@ export async function measureThroughput(nfName: string, model: DriverModel, dire
  * the simulated time it was due on the wire; the output port writes a pcap (ns timestamps = when the frame left the
  * NIC) whose records give wire-to-wire latency. The driver polls continuously (no backlog wait).
  */
-export async function measureLatency(nfName: string, model: DriverModel, rateMpps: number, t: RunTiming): Promise<Row> {
-  const s = setUp(nfName, model);
+export async function measureLatency(nfName: string, model: DriverModel, rateMpps: number, t: RunTiming, simThreads = 1): Promise<Row> {
+  const s = setUp(nfName, model, simThreads);
   const input = profileOf(nfName).port;
   const output = nfName === 'nop' || profileOf(nfName).port === 0 ? 1 : 0;
   const dir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'tinynf-bench-'));
@@ -555,8 +558,8 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * both agents in one worker. The main thread only sleeps. ns_per_packet is thread time per packet (threads x wall
  * time / packets): the workers spin, so that is their whole cost, not their busy time.
  */
-export async function measureWorkers(nfName: string, workers: 1 | 2, t: RunTiming): Promise<Row> {
-  const s = setUp(nfName, 'restricted');
+export async function measureWorkers(nfName: string, workers: 1 | 2, t: RunTiming, simThreads = 1): Promise<Row> {
+  const s = setUp(nfName, 'restricted', simThreads);
   let stopped = false;
   const running: AgentWorker[] = [];
   try {

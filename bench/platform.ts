@@ -32,6 +32,8 @@ export function behindShare(ports: readonly PortCounters[]): number {
 /** What a benchmark needs from a simulated machine, whichever way its NICs run. */
 export interface BenchSim {
   readonly mode: 'worker' | 'inline';
+  /** Simulator threads spinning beside the driver's (worker mode; 0 inline: the NICs run in the driver's thread). */
+  readonly simThreads: number;
   readonly platform: SimulatedPlatform;
   readonly addresses: readonly string[];
   setInput(port: number, desc: InputDescription): void;
@@ -73,7 +75,7 @@ interface SimWorkerLike extends SimulatedPlatform {
 }
 
 interface SimWorkerModule {
-  SimWorker: { start(options: { ports: number; idleSleepUs?: number }): SimWorkerLike };
+  SimWorker: { start(options: { ports: number; idleSleepUs?: number; threads?: number }): SimWorkerLike };
 }
 
 let workerModule: SimWorkerModule | null | undefined;
@@ -96,20 +98,26 @@ export function workerAvailable(): boolean {
   return loadWorkerModule() !== null;
 }
 
-/** Start a two-port simulated machine: in a worker thread if possible (or if `mode` says so), else inline. */
-export function startSim(mode: 'auto' | 'worker' | 'inline' = 'auto'): BenchSim {
+/**
+ * Start a two-port simulated machine: in a worker thread if possible (or if `mode` says so), else inline;
+ * `simThreads` 2: each port in a worker thread of its own.
+ */
+export function startSim(mode: 'auto' | 'worker' | 'inline' = 'auto', simThreads = 1): BenchSim {
   const m = mode === 'inline' ? null : loadWorkerModule();
   if (m === null) {
-    if (mode === 'worker') throw new Error('the simulator worker (src/sim/worker.ts) is not available in this build');
+    if (mode === 'worker' || simThreads > 1) throw new Error('the simulator worker (src/sim/worker.ts) is not available in this build');
     return new InlineSim();
   }
-  return new WorkerSim(m.SimWorker.start({ ports: 2, idleSleepUs: 0 }));
+  return new WorkerSim(m.SimWorker.start({ ports: 2, idleSleepUs: 0, threads: simThreads }), simThreads);
 }
 
 class WorkerSim implements BenchSim {
   readonly mode = 'worker';
   readonly afterRound = undefined;
-  constructor(private readonly sim: SimWorkerLike) {}
+  constructor(
+    private readonly sim: SimWorkerLike,
+    readonly simThreads: number,
+  ) {}
   get platform(): SimulatedPlatform {
     return this.sim;
   }
@@ -154,6 +162,7 @@ const INLINE_STEP_US = 5;
 
 class InlineSim implements BenchSim {
   readonly mode = 'inline';
+  readonly simThreads = 0;
   readonly machine = new SimMachine({ ports: 2 });
   readonly afterRound: () => void;
   private readonly wires: (WireInput | WireOutput)[] = [];

@@ -13,6 +13,8 @@ export interface Job {
   workers?: 1 | 2;
   /** latency: offered load, Mpps. */
   latencyMpps?: number;
+  /** Simulator threads (default 1; 2: a port per thread). */
+  simThreads?: number;
 }
 
 export async function runJob(job: Job): Promise<Row> {
@@ -68,13 +70,13 @@ function chain(): Int32Array {
 function measure(job: Job): Promise<Row> {
   switch (job.test) {
     case 'throughput':
-      return measureThroughput(job.nf, job.model, 'uni', job.timing);
+      return measureThroughput(job.nf, job.model, 'uni', job.timing, job.simThreads);
     case 'bidirectional':
-      return measureThroughput(job.nf, job.model, 'bi', job.timing);
+      return measureThroughput(job.nf, job.model, 'bi', job.timing, job.simThreads);
     case 'latency':
-      return measureLatency(job.nf, job.model, job.latencyMpps ?? 1, job.timing);
+      return measureLatency(job.nf, job.model, job.latencyMpps ?? 1, job.timing, job.simThreads);
     case 'multicore':
-      return measureWorkers(job.nf, job.workers ?? 2, job.timing);
+      return measureWorkers(job.nf, job.workers ?? 2, job.timing, job.simThreads);
   }
 }
 

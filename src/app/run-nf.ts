@@ -32,6 +32,8 @@ export interface SimTraffic {
   taps?: [string, string];
   /** Run the NICs in a worker thread, in real time (SimWorker), instead of inline between rounds of polls. */
   thread?: boolean;
+  /** With `thread`: simulator threads, 1 (default) or 2 (a port per thread; SimWorkerOptions.threads). */
+  threads?: number;
   /** Also write the frames port 0 and port 1 transmit to these pcap files (tcpdump -r reads them). */
   pcaps?: [string, string];
   /**
@@ -158,7 +160,7 @@ export function runNf(options: RunNfOptions): RunNfResult {
 /** The same on two in-memory NICs running in a worker thread: the NF sees real time, as on hardware. */
 function runOnSimWorker(options: RunNfOptions, config: unknown, traffic: SimTraffic): RunNfResult {
   if (traffic.captures !== undefined) throw new TinyNfError('--capture is for inline simulated ports (not --sim-thread)');
-  const sim = SimWorker.start({ ports: 2 });
+  const sim = SimWorker.start({ ports: 2, threads: traffic.threads ?? 1 });
   let summary: RunSummary;
   let nf: NetworkFunction;
   let nic: NicCounters[] = [];

@@ -1,5 +1,6 @@
-// `tinynf bench [--quick] [--json] [--nf N..] [--model M..] [--test T..] [--duration S] [--ndr] [--save FILE]`: the benchmarks of issue 6
-// (bench/bench.ts) on two simulated 82599 ports whose NICs run in a worker thread. Progress goes to stderr; the
+// `tinynf bench [--quick] [--json] [--nf N..] [--model M..] [--test T..] [--duration S] [--ndr] [--sim-threads 1|2]
+// [--save FILE]`: the benchmarks of issue 6 (bench/bench.ts) on two simulated 82599 ports whose NICs run in a worker
+// thread (or one worker thread each). Progress goes to stderr; the
 // report (or, with --json, one JSON array of rows as the last line) to stdout.
 import * as fs from 'fs';
 import * as os from 'os';
@@ -26,6 +27,7 @@ export const command: CommandModule = {
       .option('test', { type: 'string', array: true, describe: `only these tests: ${[...TEST_KINDS, SIMULATOR_TEST].join(' | ')}` })
       .option('duration', { type: 'number', describe: 'seconds measured per row after the warm-up (default 2, --quick 0.2)' })
       .option('ndr', { type: 'boolean', default: false, describe: 'also search the no-drop rate (<= 0.1% loss) of throughput rows (slow)' })
+      .option('sim-threads', { type: 'number', default: 1, describe: "simulator threads: 1, or 2 (a port per thread; needs a core per thread besides the driver's)" })
       .option('save', { type: 'string', describe: 'also write the rows, notes, date and machine to this JSON file' })
       .option('attacks', { type: 'boolean', default: false, describe: 'only the flow-state attack rows (bench/attacks.ts): cost under attack / ordinary traffic' }),
   handler: async (args) => {
@@ -47,6 +49,8 @@ export const command: CommandModule = {
     if (duration !== undefined && !(duration > 0 && duration <= 600)) {
       throw new TinyNfError(`--duration must be a number of seconds between 0 and 600, got ${duration}`);
     }
+    const simThreads = args['sim-threads'] as number;
+    if (simThreads !== 1 && simThreads !== 2) throw new TinyNfError(`--sim-threads must be 1 or 2 (the simulated machine has 2 ports), got ${String(simThreads)}`);
     let simulator: SimulatorRow | null = null;
     if (withSimulator) {
       process.stderr.write('simulator: its own capacity (2 ports, one thread)\n');
@@ -59,6 +63,7 @@ export const command: CommandModule = {
       tests,
       durationS: duration,
       ndr: args.ndr === true,
+      simThreads,
       log: (line) => process.stderr.write(line + '\n'),
     });
     if (result.rows.length === 0 && simulator === null) throw new TinyNfError(`nothing to benchmark${result.notes.length > 0 ? `: ${result.notes.join('; ')}` : ''}`);

@@ -15,7 +15,7 @@ import { MetricsServer, parseMetricsAddress } from '../app/metrics';
 import { snakeCounters } from '../ixgbe/statistics';
 
 /** The options of `tinynf run` itself: an NF's configuration field may not take one of these flag names. */
-export const RUN_OPTIONS = ['sim', 'sim-thread', 'pci', 'virtio', 'stop-file', 'model', 'duration', 'json', 'fail-fast', 'config', 'flows', 'offered-mpps', 'frame-size', 'protocol', 'order', 'tap', 'pcap', 'pcap-in', 'pcap-timing', 'capture', 'metrics', 'help'];
+export const RUN_OPTIONS = ['sim', 'sim-thread', 'sim-threads', 'pci', 'virtio', 'stop-file', 'model', 'duration', 'json', 'fail-fast', 'config', 'flows', 'offered-mpps', 'frame-size', 'protocol', 'order', 'tap', 'pcap', 'pcap-in', 'pcap-timing', 'capture', 'metrics', 'help'];
 
 /** `PORT=FILE` values of a repeatable flag -> files by port (ports 0 and 1). */
 function portFiles(flag: string, values: unknown): (string | undefined)[] | undefined {
@@ -90,6 +90,7 @@ export const command: CommandModule = {
       .positional('nf', { type: 'string', describe: `a built-in NF (${Object.keys(NETWORK_FUNCTIONS).join(', ')}) or an NF module file (./my-nf.ts, ./my-nf.js)`, demandOption: true })
       .option('sim', { type: 'boolean', describe: 'two in-memory 82599 ports with generated traffic (default)' })
       .option('sim-thread', { type: 'boolean', default: false, describe: 'simulated NICs run in a worker thread, in real time (default: inline, between polls)' })
+      .option('sim-threads', { type: 'number', describe: "simulated NICs in this many worker threads: 1, or 2 (a port per thread; needs a core per thread besides the driver's); implies --sim-thread" })
       .option('pci', { type: 'string', array: true, describe: 'two real 82599 ports: LAN WAN (e.g. 0000:03:00.0 0000:03:00.1)' })
       .option('virtio', { type: 'string', array: true, describe: 'two virtio-net ports: LAN WAN (e.g. in a QEMU guest, see docs/virtio.md)' })
       .option('stop-file', { type: 'string', describe: 'stop early once this file exists (looked at every 100 ms)' })
@@ -124,6 +125,12 @@ export const command: CommandModule = {
       throw new TinyNfError('--tap, --pcap and --sim-thread are for simulated ports, not --virtio');
     }
     if (args['stop-file'] !== undefined && args.virtio === undefined) throw new TinyNfError('--stop-file works with --virtio only');
+    const simThreads = args['sim-threads'] as number | undefined;
+    if (simThreads !== undefined && simThreads !== 1 && simThreads !== 2) {
+      throw new TinyNfError(`--sim-threads must be 1 or 2 (the simulated machine has 2 ports), got ${String(simThreads)}`);
+    }
+    const onThread = args['sim-thread'] === true || simThreads !== undefined;
+    if (simThreads !== undefined && (args.virtio !== undefined || args.pci !== undefined)) throw new TinyNfError('--sim-threads is for simulated ports, not --pci or --virtio');
     if (args['sim-thread'] === true && args.pci !== undefined) throw new TinyNfError('--sim-thread is for simulated ports, not --pci');
     const config: Record<string, unknown> = {};
     if (args.config !== undefined) {
@@ -194,7 +201,8 @@ export const command: CommandModule = {
         pcapIn,
         pcapTiming: timing,
         captures,
-        thread: args['sim-thread'] === true,
+        thread: onThread,
+        threads: simThreads,
       },
       onProgress: (p) =>
         process.stderr.write(

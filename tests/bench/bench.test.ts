@@ -51,6 +51,7 @@ describe('tinynf bench', () => {
       expect(r.others_cpu === null || r.others_cpu >= 0).toBe(true);
       expect(typeof r.contended).toBe('boolean');
       expect(r.sim).toBe('worker'); // the NICs ran in the simulator's worker thread
+      expect(r.sim_threads).toBe(1);
     }
     const throughput = rows.filter((r) => r.test === 'throughput');
     for (const r of throughput) {

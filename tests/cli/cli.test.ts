@@ -116,6 +116,11 @@ describe('usage errors', () => {
   it('bench refuses a bad model or test with one line before running anything', () => {
     expectOneLineError(tinynf('bench', '--model', 'bogus'), 1, /^tinynf: unknown driver model 'bogus'/);
     expectOneLineError(tinynf('bench', '--test', 'bogus'), 1, /^tinynf: unknown test 'bogus'/);
+    expectOneLineError(tinynf('bench', '--sim-threads', '3'), 1, /^tinynf: --sim-threads must be 1 or 2 \(the simulated machine has 2 ports\), got 3$/);
+  });
+  it('run refuses --sim-threads other than 1 or 2, or with real ports, with one line', () => {
+    expectOneLineError(tinynf('run', 'nop', '--sim-threads', '0'), 1, /^tinynf: --sim-threads must be 1 or 2 \(the simulated machine has 2 ports\), got 0$/);
+    expectOneLineError(tinynf('run', 'nop', '--sim-threads', '2', '--pci', '0000:03:00.0', '0000:03:00.1'), 1, /^tinynf: --sim-threads is for simulated ports, not --pci or --virtio$/);
   });
   it('--help lists the commands, none of them as not yet available', () => {
     const r = tinynf('--help');
