@@ -12,6 +12,7 @@ import { spawn } from 'child_process';
 import * as os from 'os';
 import * as path from 'path';
 import { DRIVER_MODELS, DriverModel } from '../src/app/driver-ports';
+import { parseSimThreads } from '../src/app/run-nf';
 import { NETWORK_FUNCTIONS } from '../src/nf';
 import { CONTENDED_CPUS, CONTENDED_SLOWDOWN, LINE_RATE_MPPS, Row, RunTiming, TestKind } from './measure';
 import { workerAvailable } from './platform';
@@ -94,8 +95,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   const models = options.models ?? DRIVER_MODELS;
   const tests = new Set(options.tests ?? TEST_KINDS);
   const notes: string[] = [];
-  const simThreads = options.simThreads ?? 1;
-  if (simThreads !== 1 && simThreads !== 2) throw new Error(`simThreads must be 1 or 2 (the simulated machine has 2 ports), got ${simThreads}`);
+  const simThreads = parseSimThreads(options.simThreads ?? 1, 'simThreads');
   const cores = os.cpus().length;
   if (simThreads === 2 && cores < 3) {
     notes.push(`--sim-threads 2: ${cores} cores here; the driver and 2 simulator threads are 3 spinning threads, so the rows are oversubscribed`);

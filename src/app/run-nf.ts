@@ -157,6 +157,15 @@ export function runNf(options: RunNfOptions): RunNfResult {
   return finish(def.name, options.model, summary, nf, machine.violations.length, ports.updateStatistics(), options.metrics);
 }
 
+/**
+ * Simulator threads for the two simulated ports of `tinynf run` and `tinynf bench`: 1, or 2 (a port per thread);
+ * anything else is a TinyNfError naming `what` (the flag or option it came from).
+ */
+export function parseSimThreads(value: unknown, what = '--sim-threads'): 1 | 2 {
+  if (value !== 1 && value !== 2) throw new TinyNfError(`${what} must be 1 or 2 (the simulated machine has 2 ports), got ${String(value)}`);
+  return value;
+}
+
 /** The same on two in-memory NICs running in a worker thread: the NF sees real time, as on hardware. */
 function runOnSimWorker(options: RunNfOptions, config: unknown, traffic: SimTraffic): RunNfResult {
   if (traffic.captures !== undefined) throw new TinyNfError('--capture is for inline simulated ports (not --sim-thread)');

@@ -7,6 +7,7 @@ import * as os from 'os';
 import type { Argv, CommandModule } from 'yargs';
 import { TinyNfError } from '../env/environment';
 import { DRIVER_MODELS, parseDriverModel } from '../app/driver-ports';
+import { parseSimThreads } from '../app/run-nf';
 import { TEST_KINDS, formatReport, runBench } from '../../bench/bench';
 import type { TestKind } from '../../bench/measure';
 import { formatAttacks, runAttacks } from '../../bench/attacks';
@@ -49,8 +50,7 @@ export const command: CommandModule = {
     if (duration !== undefined && !(duration > 0 && duration <= 600)) {
       throw new TinyNfError(`--duration must be a number of seconds between 0 and 600, got ${duration}`);
     }
-    const simThreads = args['sim-threads'] as number;
-    if (simThreads !== 1 && simThreads !== 2) throw new TinyNfError(`--sim-threads must be 1 or 2 (the simulated machine has 2 ports), got ${String(simThreads)}`);
+    const simThreads = parseSimThreads(args['sim-threads']);
     let simulator: SimulatorRow | null = null;
     if (withSimulator) {
       process.stderr.write('simulator: its own capacity (2 ports, one thread)\n');

@@ -10,7 +10,7 @@ import { isNfPath, resolveNf } from '../app/nf-module';
 import { NETWORK_FUNCTIONS, loadConfigFile } from '../nf';
 import type { NfDefinition, NfFlag } from '../nf/config';
 import { fmtMpps } from '../app/run-loop';
-import { runNf } from '../app/run-nf';
+import { parseSimThreads, runNf } from '../app/run-nf';
 import { MetricsServer, parseMetricsAddress } from '../app/metrics';
 import { snakeCounters } from '../ixgbe/statistics';
 
@@ -125,10 +125,7 @@ export const command: CommandModule = {
       throw new TinyNfError('--tap, --pcap and --sim-thread are for simulated ports, not --virtio');
     }
     if (args['stop-file'] !== undefined && args.virtio === undefined) throw new TinyNfError('--stop-file works with --virtio only');
-    const simThreads = args['sim-threads'] as number | undefined;
-    if (simThreads !== undefined && simThreads !== 1 && simThreads !== 2) {
-      throw new TinyNfError(`--sim-threads must be 1 or 2 (the simulated machine has 2 ports), got ${String(simThreads)}`);
-    }
+    const simThreads = args['sim-threads'] === undefined ? undefined : parseSimThreads(args['sim-threads']);
     const onThread = args['sim-thread'] === true || simThreads !== undefined;
     if (simThreads !== undefined && (args.virtio !== undefined || args.pci !== undefined)) throw new TinyNfError('--sim-threads is for simulated ports, not --pci or --virtio');
     if (args['sim-thread'] === true && args.pci !== undefined) throw new TinyNfError('--sim-thread is for simulated ports, not --pci');

@@ -81,7 +81,7 @@ export type SimWorkerStats = Record<StatName, number>;
 export class SimWorker implements SimulatedPlatform {
   readonly addresses: PciAddress[];
   readonly memory: PhysicalMemory;
-  /** Simulator threads; port i is served by threads[i % threads.length], as its port i / threads.length. */
+  /** Simulator threads; port i is served by threads[threadIndex(i)], as its port localPort(i). */
   private readonly threads: SimThreadHandle[] = [];
   private readonly statsArray: Float64Array;
   private readonly bar0s: SharedArrayBuffer[];
@@ -300,7 +300,6 @@ export class SimWorker implements SimulatedPlatform {
    */
   stopSync(): WorkerResults {
     if (this.stopped !== null) return this.stopped;
-    const n = this.threads.length;
     const results: WorkerResults[] = [];
     try {
       for (const t of this.threads) results.push(t.stopSync());
@@ -308,7 +307,7 @@ export class SimWorker implements SimulatedPlatform {
       for (const t of this.threads) t.terminate();
       throw e;
     }
-    const collected: Uint8Array[][] = this.addresses.map((_, i) => results[i % n].collected[Math.floor(i / n)] ?? []);
+    const collected: Uint8Array[][] = this.addresses.map((_, i) => results[this.threadIndex(i)].collected[this.localPort(i)] ?? []);
     this.stopped = {
       violations: results.flatMap((r) => r.violations),
       warnings: results.flatMap((r) => r.warnings),
@@ -370,8 +369,7 @@ export class SimWorker implements SimulatedPlatform {
       throw new TinyNfError(`statistics register offset ${offset} invalid: must be a multiple of 4 below ${R.BAR0_BYTES}`);
     }
     if (this.stopped !== null || this.exited) throw new TinyNfError('the simulator worker is stopped');
-    const n = this.threads.length;
-    return this.threads[port % n].readStatistic32(Math.floor(port / n), offset);
+    return this.threads[this.threadIndex(port)].readStatistic32(this.localPort(port), offset);
   }
 
   /** Sleep `us` microseconds of real time (the NICs keep running in the workers). */
@@ -395,8 +393,17 @@ export class SimWorker implements SimulatedPlatform {
   /** Send the request `make(port's number in its thread)` to the thread serving `port`; returns the reply's frames. */
   private toPort(port: number, make: (local: number) => ToWorker): Uint8Array[] | undefined {
     this.checkPort(port);
-    const n = this.threads.length;
-    return this.threads[port % n].request(make(Math.floor(port / n)));
+    return this.threads[this.threadIndex(port)].request(make(this.localPort(port)));
+  }
+
+  /** The thread that serves machine port `port`. */
+  private threadIndex(port: number): number {
+    return port % this.threads.length;
+  }
+
+  /** Machine port `port`'s number among its thread's ports (what that thread's messages and words name it by). */
+  private localPort(port: number): number {
+    return Math.floor(port / this.threads.length);
   }
 
   /** Global slot `slot` summed over the threads, since resetCounters(). */
