@@ -11,6 +11,7 @@ import * as R from '../../src/sim/registers';
 import { TrafficGenerator, GeneratorOptions } from '../../src/sim/wires/generator';
 import { SimWorker } from '../../src/sim/worker';
 import { pollUntil } from '../ixgbe/helpers/poll-until';
+import { RING_SIZE } from '../../src/ixgbe/agent';
 
 const DMA_BYTES = 16 * 1024 * 1024;
 
@@ -56,6 +57,10 @@ describe('SimWorker (the NICs in a worker thread)', () => {
       const ports = new DriverPorts(env, sim.addresses, 'restricted');
       const nf = createNop({}, { clock: env, ports: 2 });
       const { forwarders, handlers } = ports.attach(nf);
+      // The NICs must have seen the driver's last init writes (RXCTRL.RXEN: the driver does not wait on it) before
+      // traffic that must not be missed starts, as runNf does: a NIC thread scans registers a window at a time, and
+      // on a busy machine a generator's 1000 frames (67 us of wire) can all arrive before its scan reaches RXCTRL.
+      sim.sync();
       // 1000 frames per port fit in the 1024-descriptor receive ring, so none can be missed however slowly this
       // thread polls; at line rate they arrive within 68 us.
       const n = 1000;
@@ -82,7 +87,20 @@ describe('SimWorker (the NICs in a worker thread)', () => {
       expect(sim.idleTimeFraction()).toBeLessThanOrEqual(1);
       expect(sim.iterations()).toBeGreaterThan(0);
 
-      // A second batch wraps the rings (1000 + 500 > 1024 descriptors)
+      // A second batch wraps the rings (1000 + 500 > 1024 descriptors). It must find room in them: the driver hands
+      // slots back to receive (RDT) from the transmit head the NIC writes back (on RS descriptors, every
+      // RECYCLE_PERIOD slots) when it is idle, and the whole batch is due within 0.3 ms. If the simulator thread took
+      // it all in one time slice before the driver recycled (a busy machine), a ring left with 23 free slots drops 477
+      // frames (rxNoDescriptor), as an 82599 would: so wait until each receive queue owns room for the batch (NIC
+      // owns RDH up to RDT - 1) and the NICs have seen those RDT writes (sync).
+      const owned = (p: number): number => {
+        const regs = new Uint32Array(sim.bar0(sim.addresses[p]));
+        const base = R.rxQueueBase(0);
+        return (regs[(base + R.RDT_OFF) >>> 2] - regs[(base + R.RDH_OFF) >>> 2]) & (RING_SIZE - 1);
+      };
+      const room = pollUntil(forwarders, handlers, () => owned(0) >= 500 && owned(1) >= 500, 20_000);
+      if (!room) throw new Error(`the receive rings never had room for 500 frames: ${owned(0)} and ${owned(1)} descriptors owned by the NICs`);
+      sim.sync();
       sim.resetCounters();
       for (let p = 0; p < 2; p++) sim.setInput(p, { kind: 'queue', frames: framesOf({ ...options[p], seed: 10 + p }, 500) });
       // (the same 20 s as the first batch, for the same reason: it exceeded 5 s once in a full run beside a QEMU guest)
