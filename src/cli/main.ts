@@ -51,6 +51,9 @@ export function buildParser(argv: string[]) {
 
 /** Run the command line `argv` (without node and the script). Resolves when the command is done. */
 export async function main(argv: string[]): Promise<void> {
+  // A reader that goes away (`tinynf doctor | head -3`) is no error of ours: stop writing to it, and let the command
+  // end as it would (a run still stops its NICs and prints its summary to nobody), instead of an EPIPE stack trace.
+  process.stdout.on('error', ignoreClosedReader);
   try {
     await buildParser(argv).parseAsync();
   } catch (e) {
@@ -62,4 +65,8 @@ export async function main(argv: string[]): Promise<void> {
     }
     throw e;
   }
+}
+
+function ignoreClosedReader(e: NodeJS.ErrnoException): void {
+  if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
 }
