@@ -23,6 +23,7 @@ import {
   supportedModel,
 } from './sysfs';
 import { boundToVfio } from './vfio';
+import { REBUILD_ADVICE, addonCandidates } from './native/addon';
 
 export interface DoctorCheck {
   /** What is checked, e.g. "hugepages" or "driver 0000:5e:00.0". */
@@ -132,6 +133,24 @@ export function checkCpuArchitecture(arch: string = process.arch): DoctorCheck {
     return fail('cpu', e.message, 'run tinynf on an x86-64 (amd64) machine');
   }
   return ok('cpu', `${arch}: stores stay in program order (TSO), so plain 32-bit register writes after descriptor writes are safe`);
+}
+
+/**
+ * The native addon (src/env/native/shm.cc) that maps BAR0 and DMA memory as SharedArrayBuffers is built and loads
+ * in this Node.js. npm builds it when tinynf is installed, unless the project's npm skipped tinynf's install script
+ * (npm 12 skips the install scripts of dependencies not approved in package.json `allowScripts`).
+ */
+export function checkNativeAddon(candidates: readonly string[] = addonCandidates()): DoctorCheck {
+  const file = candidates.find((f) => fs.existsSync(f));
+  if (file === undefined) return fail('addon', 'the native addon tinynf_shm.node is not built (tinynf\'s install script did not run, or failed)', REBUILD_ADVICE);
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    require(file);
+  } catch (e) {
+    const first = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    return fail('addon', `${file} does not load in Node.js ${process.version}: ${first}`, REBUILD_ADVICE);
+  }
+  return ok('addon', `${file} loads (BAR0 and DMA memory are mapped through it)`);
 }
 
 export function checkHugepagePool(sysfsRoot: string): DoctorCheck {
@@ -718,6 +737,8 @@ export interface DoctorOptions {
   euid?: number;
   /** CPU architecture (default process.arch). */
   arch?: string;
+  /** Where the native addon is looked for (default addonCandidates(), the package's own build). */
+  addonCandidates?: readonly string[];
   /**
    * With --init: the device initialisation to run on each port that passed its checks, then LINKS is read. Without
    * it nothing is ever written to a device.
@@ -735,7 +756,7 @@ export interface DoctorReport {
 }
 
 /**
- * All checks: root, huge pages, hugetlbfs, IOMMU, lockdown, modules, then each port (`addresses`, or every 82599 found), then
+ * All checks: root, CPU, native addon, huge pages, hugetlbfs, IOMMU, lockdown, modules, then each port (`addresses`, or every 82599 found), then
  * with `init` the link state of each port whose checks passed.
  */
 export function runDoctor(addresses: string[], options: DoctorOptions = {}): DoctorReport {
@@ -746,6 +767,7 @@ export function runDoctor(addresses: string[], options: DoctorOptions = {}): Doc
   const root = checkRoot(euid);
   checks.push(root);
   checks.push(checkCpuArchitecture(options.arch));
+  checks.push(checkNativeAddon(options.addonCandidates));
   checks.push(checkHugepagePool(sysfsRoot));
   checks.push(checkHugetlbfs(path.join(procRoot, 'mounts')));
   const ports = addresses.length > 0 ? addresses : find82599Ports(sysfsRoot);

@@ -17,6 +17,7 @@
 // The bindings are loaded lazily: importing this module costs nothing until libc() is first called, so the
 // simulated environment and the CLI's read-only commands never load koffi.
 import { TinyNfError } from './environment';
+import { REBUILD_ADVICE } from './native/addon';
 
 /** The libc functions tinynf uses, with JavaScript types. All return -1 and set errno on failure. */
 export interface Libc {
@@ -69,7 +70,7 @@ function load(): Libc {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     koffi = require('koffi');
   } catch (e) {
-    throw new TinyNfError(`cannot load koffi (the FFI library): ${(e as Error).message}; run npm install`);
+    throw new TinyNfError(`cannot load koffi (the FFI library): ${(e as Error).message}; ${REBUILD_ADVICE}`);
   }
   const lib = koffi.load('libc.so.6');
   // open and ioctl are variadic in C: koffi needs the '...' and the type of each extra argument at the call.

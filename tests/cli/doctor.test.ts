@@ -74,7 +74,7 @@ describe('tinynf doctor on temporary sysfs roots', () => {
       expect(r.status).toBe(isRoot ? 0 : 1);
       const notOk = r.lines.filter((l) => !l.startsWith('ok   '));
       expect(notOk).toEqual(isRoot ? [] : [expect.stringMatching(/^FAIL root: /)]);
-      expect(r.lines).toHaveLength(7 + 2 * 7);
+      expect(r.lines).toHaveLength(8 + 2 * 7);
       expect(r.lines).toContain('ok   hugepages: 60 of 64 reserved 2 MiB huge pages free');
       expect(r.lines).toContain(`ok   driver ${B}: uio_pci_generic`);
     } finally {
@@ -221,11 +221,26 @@ describe("tinynf doctor on this machine (read only; verdicts are the machine's o
     expect(r.stderr).toBe('');
     expect(r.lines.length).toBeGreaterThanOrEqual(5);
     for (const line of r.lines) expect(line).toMatch(LINE);
-    expect(r.lines.slice(0, 5).map(checkName)).toEqual(['root', 'cpu', 'hugepages', 'hugetlbfs', 'iommu']);
+    expect(r.lines.slice(0, 6).map(checkName)).toEqual(['root', 'cpu', 'addon', 'hugepages', 'hugetlbfs', 'iommu']);
+    // this checkout's own addon (built by npm ci) loads
+    expect(r.lines[2]).toMatch(/^ok {3}addon: .*tinynf_shm\.node loads/);
     expect(r.status).toBe(r.lines.some((l) => l.startsWith('FAIL')) ? 1 : 0);
     if (isRoot) expect(r.lines[0]).toBe('ok   root: running as root (uid 0)');
     expect(fs.existsSync(pool) ? fs.readFileSync(pool, 'utf8') : '').toBe(before);
     // eslint-disable-next-line no-console
     console.log(`tinynf doctor on this machine (exit ${r.status}):\n${r.stdout}`);
+  });
+});
+
+describe('a reader that goes away', () => {
+  it('`tinynf doctor | head -1`: the command ends as it would (its exit code), no EPIPE stack trace', async () => {
+    // stdout closed by the reader after the first line, as head does
+    const child = spawn(process.execPath, [BIN, 'doctor'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    expect(stderr).toBe('');
+    expect([0, 1]).toContain(status);
   });
 });

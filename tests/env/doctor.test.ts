@@ -13,6 +13,7 @@ import {
   checkLinkAfterInit,
   checkLockdown,
   checkModules,
+  checkNativeAddon,
   decodeLinks,
   findCapability,
   formatCheck,
@@ -22,6 +23,7 @@ import {
 } from '../../src/env/doctor';
 import { Environment, TinyNfError } from '../../src/env/environment';
 import { LinuxEnvironment } from '../../src/env/linux';
+import { addonCandidates } from '../../src/env/native/addon';
 import { FakeDevice, FakeSysfs, createFakeProc, createFakeSysfs, describeAsRoot } from './helpers/fake-sysfs';
 
 const A = '0000:5e:00.0';
@@ -165,6 +167,7 @@ describe('doctor on a machine ready for tinynf', () => {
     expect(lines).toEqual([
       'ok   root: running as root (uid 0)',
       'ok   cpu: x64: stores stay in program order (TSO), so plain 32-bit register writes after descriptor writes are safe',
+      `ok   addon: ${addonCandidates().find((f) => fs.existsSync(f))} loads (BAR0 and DMA memory are mapped through it)`,
       'ok   hugepages: 64 of 64 reserved 2 MiB huge pages free',
       'ok   hugetlbfs: 2 MiB pages mounted at /dev/hugepages',
       `ok   iommu: off (no IOMMU groups in ${m.sys.root}/kernel/iommu_groups; kernel command line: no IOMMU parameters): DMA addresses are physical addresses, as tinynf needs`,
@@ -360,6 +363,27 @@ describe('machine-wide checks', () => {
     expect(parseIommuCmdline('iommu.passthrough=1')).toMatchObject({ passthrough: true });
     expect(parseIommuCmdline('amd_iommu=off')).toMatchObject({ passthrough: false, disabled: true });
     expect(parseIommuCmdline('root=/dev/sda1 myiommu=pt')).toEqual({ passthrough: false, disabled: false, tokens: [] });
+  });
+
+  it('addon: ok when the built tinynf_shm.node loads; FAIL with the npm commands to build it when it is missing or does not load', () => {
+    expect(checkNativeAddon()).toMatchObject({ name: 'addon', ok: true });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinynf-addon-'));
+    try {
+      const missing = formatCheck(checkNativeAddon([path.join(dir, 'tinynf_shm.node')]));
+      expect(missing).toBe(
+        "FAIL addon: the native addon tinynf_shm.node is not built (tinynf's install script did not run, or failed) -> fix: in your project," +
+          ' `npm approve-scripts tinynf koffi` (npm 11.16 and later ask for it; npm 12 skips the install scripts of unapproved' +
+          ' dependencies), then `npm rebuild tinynf koffi`; in a tinynf checkout, `npm install`',
+      );
+      const broken = path.join(dir, 'tinynf_shm.node');
+      fs.writeFileSync(broken, 'not a shared object');
+      const check = checkNativeAddon([broken]);
+      expect(check.ok).toBe(false);
+      expect(formatCheck(check)).toMatch(new RegExp(`^FAIL addon: ${broken.replace(/[.]/g, '\\.')} does not load in Node\\.js v[0-9.]+: .+ -> fix: in your project, \`npm approve-scripts tinynf koffi\``));
+      expect(formatCheck(check)).not.toContain('\n');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('CPU: x64 is ok; any other architecture FAILs with one line (the register-write ordering is argued for x86-64 only)', () => {

@@ -23,6 +23,13 @@ export interface ShmAddon {
 
 let loaded: ShmAddon | undefined;
 
+/**
+ * What to do when tinynf's or koffi's install script did not run. npm 11.16 and later list dependencies whose
+ * install scripts the project has not approved (package.json `allowScripts`); npm 12 skips them by default.
+ */
+export const REBUILD_ADVICE =
+  'in your project, `npm approve-scripts tinynf koffi` (npm 11.16 and later ask for it; npm 12 skips the install scripts of unapproved dependencies), then `npm rebuild tinynf koffi`; in a tinynf checkout, `npm install`';
+
 /** Where the addon is looked for, first match wins (compiled layout, then running from src via ts-node). */
 export function addonCandidates(): string[] {
   const rel = path.join('src', 'env', 'native', 'build', 'Release', 'tinynf_shm.node');
@@ -34,7 +41,7 @@ export function shmAddon(): ShmAddon {
     const file = addonCandidates().find((f) => fs.existsSync(f));
     if (file === undefined) {
       throw new TinyNfError(
-        'the native addon tinynf_shm.node is not built: run `npm install` (or `npx node-gyp rebuild -C src/env/native`)',
+        `the native addon tinynf_shm.node is not built (tinynf's install script did not run, or failed): ${REBUILD_ADVICE}`,
       );
     }
     // eslint-disable-next-line @typescript-eslint/no-var-requires
