@@ -23,7 +23,7 @@ import {
   supportedModel,
 } from './sysfs';
 import { boundToVfio } from './vfio';
-import { REBUILD_ADVICE, addonCandidates } from './native/addon';
+import { ADDON_NOT_BUILT, REBUILD_ADVICE, addonCandidates, findAddon } from './native/addon';
 
 export interface DoctorCheck {
   /** What is checked, e.g. "hugepages" or "driver 0000:5e:00.0". */
@@ -141,8 +141,8 @@ export function checkCpuArchitecture(arch: string = process.arch): DoctorCheck {
  * (npm 12 skips the install scripts of dependencies not approved in package.json `allowScripts`).
  */
 export function checkNativeAddon(candidates: readonly string[] = addonCandidates()): DoctorCheck {
-  const file = candidates.find((f) => fs.existsSync(f));
-  if (file === undefined) return fail('addon', 'the native addon tinynf_shm.node is not built (tinynf\'s install script did not run, or failed)', REBUILD_ADVICE);
+  const file = findAddon(candidates);
+  if (file === undefined) return fail('addon', ADDON_NOT_BUILT, REBUILD_ADVICE);
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     require(file);

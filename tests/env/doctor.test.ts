@@ -23,7 +23,7 @@ import {
 } from '../../src/env/doctor';
 import { Environment, TinyNfError } from '../../src/env/environment';
 import { LinuxEnvironment } from '../../src/env/linux';
-import { addonCandidates } from '../../src/env/native/addon';
+import { findAddon } from '../../src/env/native/addon';
 import { FakeDevice, FakeSysfs, createFakeProc, createFakeSysfs, describeAsRoot } from './helpers/fake-sysfs';
 
 const A = '0000:5e:00.0';
@@ -167,7 +167,7 @@ describe('doctor on a machine ready for tinynf', () => {
     expect(lines).toEqual([
       'ok   root: running as root (uid 0)',
       'ok   cpu: x64: stores stay in program order (TSO), so plain 32-bit register writes after descriptor writes are safe',
-      `ok   addon: ${addonCandidates().find((f) => fs.existsSync(f))} loads (BAR0 and DMA memory are mapped through it)`,
+      `ok   addon: ${findAddon()} loads (BAR0 and DMA memory are mapped through it)`,
       'ok   hugepages: 64 of 64 reserved 2 MiB huge pages free',
       'ok   hugetlbfs: 2 MiB pages mounted at /dev/hugepages',
       `ok   iommu: off (no IOMMU groups in ${m.sys.root}/kernel/iommu_groups; kernel command line: no IOMMU parameters): DMA addresses are physical addresses, as tinynf needs`,

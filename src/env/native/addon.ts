@@ -36,14 +36,18 @@ export function addonCandidates(): string[] {
   return [path.resolve(__dirname, '..', '..', '..', '..', rel), path.resolve(__dirname, '..', '..', '..', rel)];
 }
 
+/** What is wrong when no candidate exists (shmAddon's error, tinynf doctor's `addon` check). */
+export const ADDON_NOT_BUILT = "the native addon tinynf_shm.node is not built (tinynf's install script did not run, or failed)";
+
+/** The first of `candidates` that exists: the addon that would be loaded, if any. */
+export function findAddon(candidates: readonly string[] = addonCandidates()): string | undefined {
+  return candidates.find((f) => fs.existsSync(f));
+}
+
 export function shmAddon(): ShmAddon {
   if (loaded === undefined) {
-    const file = addonCandidates().find((f) => fs.existsSync(f));
-    if (file === undefined) {
-      throw new TinyNfError(
-        `the native addon tinynf_shm.node is not built (tinynf's install script did not run, or failed): ${REBUILD_ADVICE}`,
-      );
-    }
+    const file = findAddon();
+    if (file === undefined) throw new TinyNfError(`${ADDON_NOT_BUILT}: ${REBUILD_ADVICE}`);
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     loaded = require(file) as ShmAddon;
   }
