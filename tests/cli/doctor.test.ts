@@ -6,6 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { LINKS } from '../../src/env/doctor';
 import { FakeDevice, createFakeProc, createFakeSysfs, describeAsRoot, isRoot } from '../env/helpers/fake-sysfs';
+import { lockHugePages } from '../env/helpers/hugepage-lock';
 
 const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'tinynf.js');
 const A = '0000:5e:00.0';
@@ -216,8 +217,17 @@ describeAsRoot('tinynf doctor --init: the real driver (Device.init) through the 
 describe("tinynf doctor on this machine (read only; verdicts are the machine's own)", () => {
   it('prints one well-formed line per check; exit code 0 exactly when none FAILs; root ok when root', () => {
     const pool = '/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages';
-    const before = fs.existsSync(pool) ? fs.readFileSync(pool, 'utf8') : '';
-    const r = tinynf('doctor');
+    // the pool is the machine's: tests that reserve and restore it (hugepage-lock.ts) must not run meanwhile, or
+    // "doctor changed nothing" below would see their changes (it did once: 3 pages before, 0 after)
+    const release = lockHugePages();
+    let r: ReturnType<typeof tinynf>;
+    try {
+      const before = fs.existsSync(pool) ? fs.readFileSync(pool, 'utf8') : '';
+      r = tinynf('doctor');
+      expect(fs.existsSync(pool) ? fs.readFileSync(pool, 'utf8') : '').toBe(before);
+    } finally {
+      release();
+    }
     expect(r.stderr).toBe('');
     expect(r.lines.length).toBeGreaterThanOrEqual(5);
     for (const line of r.lines) expect(line).toMatch(LINE);
@@ -226,7 +236,6 @@ describe("tinynf doctor on this machine (read only; verdicts are the machine's o
     expect(r.lines[2]).toMatch(/^ok {3}addon: .*tinynf_shm\.node loads/);
     expect(r.status).toBe(r.lines.some((l) => l.startsWith('FAIL')) ? 1 : 0);
     if (isRoot) expect(r.lines[0]).toBe('ok   root: running as root (uid 0)');
-    expect(fs.existsSync(pool) ? fs.readFileSync(pool, 'utf8') : '').toBe(before);
     // eslint-disable-next-line no-console
     console.log(`tinynf doctor on this machine (exit ${r.status}):\n${r.stdout}`);
   });
