@@ -67,11 +67,13 @@ export const command: CommandModule = {
     y
       .positional('file', { type: 'string', describe: 'classic pcap file (Ethernet link type)', demandOption: true })
       .option('json', { type: 'boolean', default: false, describe: 'one JSON object per frame instead of a text line' }),
-  handler: (args) => {
+  handler: async (args) => {
     const path = String(args.file);
     const pcap = readPcap(path, { allowTruncatedEnd: true });
     const out: string[] = [];
-    pcap.records.forEach((r, i) => {
+    const records = pcap.records;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
       const f = decodeFrame(r.data, r.originalLength);
       const length = Math.max(r.originalLength, r.data.length);
       out.push(
@@ -79,9 +81,44 @@ export const command: CommandModule = {
           ? JSON.stringify({ frame: i + 1, time_ns: r.timeNs, length, captured: r.data.length, ...f })
           : decodedLine(i + 1, length, r.data.length, f),
       );
-      if (out.length >= 1024) process.stdout.write(out.splice(0).join('\n') + '\n');
-    });
-    if (out.length > 0) process.stdout.write(out.join('\n') + '\n');
+      // the reader went away (| head): the rest would be decoded for nobody
+      if (out.length >= 1024 && !(await writeOut(out.splice(0).join('\n') + '\n'))) return;
+    }
+    if (out.length > 0 && !(await writeOut(out.join('\n') + '\n'))) return;
     if (pcap.truncatedEnd !== undefined) process.stderr.write(`tinynf: ${path} is cut short (${pcap.truncatedEnd}); decoded the ${pcap.records.length} frames before it\n`);
   },
 };
+
+/** Whether the reader of standard output has gone (EPIPE: | head): process.stdout is not destroyed by it. */
+let readerGone = false;
+let watching = false;
+
+/**
+ * Write to standard output and wait while it is full: to a pipe read slower than the lines are made (| less, | wc
+ * on a capture of millions of frames), writes queued without waiting pile up in the stream until the kernel
+ * refuses the batched write (ENOBUFS, seen with a 678 MB capture). False once the reader has closed the pipe.
+ */
+async function writeOut(text: string): Promise<boolean> {
+  if (!watching) {
+    watching = true;
+    // main.ts ignores the EPIPE itself; this only notes it
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') readerGone = true;
+    });
+  }
+  if (readerGone) return false;
+  if (!process.stdout.write(text)) {
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        process.stdout.off('drain', done);
+        process.stdout.off('error', done);
+        resolve();
+      };
+      process.stdout.on('drain', done);
+      process.stdout.on('error', done); // the reader went away while the pipe was full: no drain comes
+    });
+  }
+  // a turn of the event loop, so that a closed pipe's EPIPE is seen before the next chunk is decoded
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  return !readerGone;
+}
