@@ -4,6 +4,7 @@
 // report (or, with --json, one JSON array of rows as the last line) to stdout.
 import * as fs from 'fs';
 import * as os from 'os';
+import * as path from 'path';
 import type { Argv, CommandModule } from 'yargs';
 import { TinyNfError } from '../env/environment';
 import { DRIVER_MODELS, parseDriverModel } from '../app/driver-ports';
@@ -12,6 +13,7 @@ import { TEST_KINDS, formatReport, runBench } from '../../bench/bench';
 import type { TestKind } from '../../bench/measure';
 import { formatAttacks, runAttacks } from '../../bench/attacks';
 import { SimulatorRow, simulatorRow } from '../../bench/simulator';
+import { NETWORK_FUNCTIONS } from '../nf';
 
 /** `--test simulator`: the in-memory NIC's own capacity (bench/simulator.ts), one row. */
 const SIMULATOR_TEST = 'simulator';
@@ -51,6 +53,13 @@ export const command: CommandModule = {
       throw new TinyNfError(`--duration must be a number of seconds between 0 and 600, got ${duration}`);
     }
     const simThreads = parseSimThreads(args['sim-threads']);
+    const registered = Object.keys(NETWORK_FUNCTIONS);
+    for (const n of (args.nf as string[] | undefined) ?? []) {
+      if (!registered.includes(n)) throw new TinyNfError(`unknown NF '${n}': use ${registered.join(', ')}`);
+    }
+    const save = args.save as string | undefined;
+    // refused before the runs, not after minutes of them
+    if (save !== undefined) checkWritable(save);
     let simulator: SimulatorRow | null = null;
     if (withSimulator) {
       process.stderr.write('simulator: its own capacity (2 ports, one thread)\n');
@@ -67,7 +76,6 @@ export const command: CommandModule = {
       log: (line) => process.stderr.write(line + '\n'),
     });
     if (result.rows.length === 0 && simulator === null) throw new TinyNfError(`nothing to benchmark${result.notes.length > 0 ? `: ${result.notes.join('; ')}` : ''}`);
-    const save = args.save as string | undefined;
     if (save !== undefined) {
       try {
         fs.writeFileSync(save, JSON.stringify({ ...result, simulator, machine: machine() }, null, 1) + '\n');
@@ -95,4 +103,18 @@ export const command: CommandModule = {
 function machine(): { cpus: number; cpu: string; node: string; platform: string } {
   const cpus = os.cpus();
   return { cpus: cpus.length, cpu: cpus[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}` };
+}
+
+/** --save FILE: its directory must exist and be writable, and FILE, if it exists, be a writable file. */
+function checkWritable(file: string): void {
+  try {
+    if (fs.existsSync(file)) {
+      if (!fs.statSync(file).isFile()) throw new Error('not a file');
+      fs.accessSync(file, fs.constants.W_OK);
+    } else {
+      fs.accessSync(path.dirname(path.resolve(file)), fs.constants.W_OK);
+    }
+  } catch (e) {
+    throw new TinyNfError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
 }

@@ -117,6 +117,11 @@ describe('usage errors', () => {
     expectOneLineError(tinynf('bench', '--model', 'bogus'), 1, /^tinynf: unknown driver model 'bogus'/);
     expectOneLineError(tinynf('bench', '--test', 'bogus'), 1, /^tinynf: unknown test 'bogus'/);
     expectOneLineError(tinynf('bench', '--sim-threads', '3'), 1, /^tinynf: --sim-threads must be 1 or 2 \(the simulated machine has 2 ports\), got 3$/);
+    // it used to skip an unknown NF with a note and run the rest (exit 0)
+    expectOneLineError(tinynf('bench', '--nf', 'nop', 'bogus'), 1, /^tinynf: unknown NF 'bogus': use nop, .*policer/);
+    // --save's place is checked first, not after the whole run
+    expectOneLineError(tinynf('bench', '--save', '/nonexistent-dir/rows.json'), 1, /^tinynf: cannot write \/nonexistent-dir\/rows\.json: ENOENT$/);
+    expectOneLineError(tinynf('bench', '--save', os.tmpdir()), 1, /^tinynf: cannot write .*: not a file$/);
   });
   it('run refuses --sim-threads other than 1 or 2, or with real ports, with one line', () => {
     expectOneLineError(tinynf('run', 'nop', '--sim-threads', '0'), 1, /^tinynf: --sim-threads must be 1 or 2 \(the simulated machine has 2 ports\), got 0$/);
