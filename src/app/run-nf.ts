@@ -7,7 +7,7 @@ import { DriverModel, DriverPorts } from './driver-ports';
 import { NfDefinition } from '../nf';
 import { CoarseClock } from '../nf/lib/coarse-clock';
 import { NicCounters, snakeCounters } from '../ixgbe/statistics';
-import type { NetworkFunction } from '../nf/network-function';
+import { NetworkFunction, createNf } from '../nf/network-function';
 import { Progress, RunSummary, Totals, runLoop } from './run-loop';
 import type { MetricsSample, MetricsServer } from './metrics';
 import { SimMachine } from '../sim/machine';
@@ -97,7 +97,7 @@ export function runNf(options: RunNfOptions): RunNfResult {
   const env = new SimulatedEnvironment(machine);
   const ports = new DriverPorts(env, machine.addresses, options.model);
   const clock = new CoarseClock(env);
-  const nf = def.create(config, { clock, ports: 2 });
+  const nf = createNf(def, config, { clock, ports: 2 });
   const { forwarders, handlers } = ports.attach(nf, { failFast: options.failFast });
   ports.updateStatistics(); // clear what the registers counted during initialisation (clear-on-read)
   // Wires are attached after initialisation: a generator attached before would offer its first frames while
@@ -178,7 +178,7 @@ function runOnSimWorker(options: RunNfOptions, config: unknown, traffic: SimTraf
     const env = new SimulatedEnvironment(sim);
     const ports = new DriverPorts(env, sim.addresses, options.model);
     const clock = new CoarseClock(env);
-    nf = options.definition.create(config, { clock, ports: 2 });
+    nf = createNf(options.definition, config, { clock, ports: 2 });
     const { forwarders, handlers } = ports.attach(nf, { failFast: options.failFast });
     // the worker notices register writes a window at a time: let it see the queues enabled before traffic starts
     sim.sync();
@@ -207,7 +207,7 @@ function runOnHardware(options: RunNfOptions, config: unknown): RunNfResult {
     const env: Environment = hw.env;
     const ports = new DriverPorts(env, addresses, options.model);
     const clock = new CoarseClock(env);
-    const nf = options.definition.create(config, { clock, ports: 2 });
+    const nf = createNf(options.definition, config, { clock, ports: 2 });
     const { forwarders, handlers } = ports.attach(nf, { failFast: options.failFast });
     ports.updateStatistics(); // clear what the registers counted before the run (clear-on-read)
     const summary = runLoop(nf, forwarders, handlers, { durationS: options.durationS, onProgress: withNic(ports, options), clock, nowNs: realNowNs });
@@ -226,7 +226,7 @@ function runOnVirtio(options: RunNfOptions, config: unknown): RunNfResult {
     const env = hw.env;
     const ports = new VirtioPorts(env, addresses, options.model as VirtioModel);
     const clock = new CoarseClock(env);
-    const nf = options.definition.create(config, { clock, ports: 2 });
+    const nf = createNf(options.definition, config, { clock, ports: 2 });
     const { forwarders, handlers } = ports.attach(nf, { failFast: options.failFast });
     const summary = runLoop(nf, forwarders, handlers, { durationS: options.durationS, onProgress: options.onProgress, clock, nowNs: realNowNs, stop: options.stop });
     // virtio-net has no statistics registers: no NIC counters

@@ -64,6 +64,14 @@ module.exports = {
   );
   fs.writeFileSync(path.join(dir, 'broken.ts'), 'export default { name: "x", create: ( => 1 };\n');
   fs.writeFileSync(path.join(dir, 'nocreate.js'), 'module.exports = { name: "nocreate" };\n');
+  // NFs that are built wrong: create() throws; one handler for two ports with outputs; a null handler; a handler
+  // with no output ports
+  fs.writeFileSync(path.join(dir, 'badcreate.js'), 'module.exports = { name: "badcreate", create: () => { throw new RangeError("no room"); } };\n');
+  const nfOf = (name: string, ports: string, handlers: string): string =>
+    `const h = (_p, _d, length, outputs) => { outputs[0] = 1; return length; };\nmodule.exports = { name: ${JSON.stringify(name)}, create: () => ({ name: ${JSON.stringify(name)}, outputPorts: ${ports}, handlers: ${handlers}, counters: () => ({}) }) };\n`;
+  fs.writeFileSync(path.join(dir, 'onehandler.js'), nfOf('onehandler', '[[1], [0]]', '[h]'));
+  fs.writeFileSync(path.join(dir, 'nullhandler.js'), nfOf('nullhandler', '[[1], [0]]', '[h, null]'));
+  fs.writeFileSync(path.join(dir, 'nooutputs.js'), nfOf('nooutputs', '[[1]]', '[h, h]'));
   fs.writeFileSync(path.join(dir, 'routes.json'), JSON.stringify({ routes: [{ prefix: '10.0.0.0/8', via: '10.0.0.1' }, { prefix: '192.168.0.0/16', via: '10.0.0.300' }] }));
 });
 
@@ -127,6 +135,19 @@ describe('tinynf run ./my-nf.ts', () => {
     expect(nocreate.stderr).toBe("tinynf: NF nocreate: 'create' must be a function (config, ctx) => NetworkFunction\n");
     const missing = tinynf('run', './nothere.ts', '--sim');
     expect(missing.stderr).toBe('tinynf: NF module ./nothere.ts not found\n');
+  });
+
+  it('reports an NF whose create() throws, or whose handlers do not match its ports, in one line', () => {
+    const run = (file: string) => {
+      const r = tinynf('run', file, '--sim', '--duration', '0.2');
+      return { status: r.status, stderr: r.stderr };
+    };
+    // the error, and where create() threw (it was a stack trace)
+    expect(run('./badcreate.js')).toEqual({ status: 1, stderr: expect.stringMatching(/^tinynf: NF badcreate: create\(\) threw RangeError: no room \(at .*badcreate\.js:1:\d+\)?\)\n$/) });
+    // these ran (exit 0) with port 1 never served: its frames all missed
+    expect(run('./onehandler.js')).toEqual({ status: 1, stderr: 'tinynf: NF onehandler: port 1 has output ports [0] but no handler (handlers has 1)\n' });
+    expect(run('./nullhandler.js')).toEqual({ status: 1, stderr: 'tinynf: NF nullhandler: handlers[1] is null, not a packet handler function\n' });
+    expect(run('./nooutputs.js')).toEqual({ status: 1, stderr: 'tinynf: NF nooutputs: port 1 has a handler but no output ports (outputPorts[1] is empty), so it would never run\n' });
   });
 
   it('loadNfModule gives the same kind of definition as the built-ins', () => {

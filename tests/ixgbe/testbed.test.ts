@@ -81,5 +81,10 @@ test('Testbed refuses an unknown model and NFs wanting missing ports', () => {
   expect(() => Testbed.create({ model: 'fast' as DriverModel })).toThrow(/unknown driver model 'fast'/);
   const tb = Testbed.create({ ports: 2 });
   expect(() => tb.attach({ ...swapNf(), outputPorts: [[2], [0]] })).toThrow(/sends to port 2/);
+  // handlers that do not match the output ports: refused, not a port left unserved
+  const nf = swapNf();
+  expect(() => tb.attach({ ...nf, handlers: [nf.handlers[0]] })).toThrow(/port 1 has output ports \[0\] but no handler/);
+  expect(() => tb.attach({ ...nf, handlers: [nf.handlers[0], null as unknown as PacketHandler] })).toThrow(/handlers\[1\] is null/);
+  expect(() => tb.attach({ ...nf, outputPorts: [[1]] })).toThrow(/port 1 has a handler but no output ports/);
   expect(() => tb.send(5, frame(0))).toThrow(/port 5 does not exist/);
 });
