@@ -304,7 +304,11 @@ function generatorFor(def: NfDefinition, config: unknown, port: number, t: SimTr
   const frameSize = t.frameSize ?? hint.frameSize ?? 60;
   const flows = t.flows ?? hint.flows ?? 1000;
   if (!(Number.isInteger(flows) && flows >= 1)) throw new TinyNfError(`--flows must be a whole number >= 1, got ${flows}`);
-  if (!(Number.isInteger(frameSize) && frameSize >= 60 && frameSize <= 9014)) throw new TinyNfError(`--frame-size must be a whole number 60..9014, got ${frameSize}`);
+  // the driver leaves jumbo frames off (HLREG0.JUMBOEN = 0, MAXFRS 1518 with the FCS: Sections 8.2.3.22.8 and
+  // 8.2.3.22.13), so the NIC drops longer frames and counts them (RLEC, ROC): a longer size would offer nothing
+  if (!(Number.isInteger(frameSize) && frameSize >= 60 && frameSize <= MAX_STANDARD_FRAME)) {
+    throw new TinyNfError(`--frame-size must be a whole number 60..${MAX_STANDARD_FRAME} (the driver does not enable jumbo frames), got ${frameSize}`);
+  }
   return {
     srcIp: port === 0 ? '10.0.0.1' : '10.1.0.1',
     dstIp: port === 0 ? '10.1.0.1' : '10.0.0.1',
@@ -321,6 +325,9 @@ function generatorFor(def: NfDefinition, config: unknown, port: number, t: SimTr
 }
 
 const realNowNs = (): number => performance.now() * 1e6;
+
+/** The longest Ethernet frame without FCS the driver receives (IEEE 802.3: 1518 bytes with it). */
+const MAX_STANDARD_FRAME = 1514;
 
 /**
  * A capture of what a port transmits. Timestamps: the NIC's time (simulated time from 0 inline, real time since

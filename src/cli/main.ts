@@ -37,6 +37,7 @@ export function buildParser(argv: string[]) {
     .command(bindCommand)
     .command(unbindCommand)
     .command(vmCommand)
+    .middleware((args) => refuseNotANumber(args, argv), true)
     .demandCommand(1, 'a command is needed')
     .strict()
     .help()
@@ -47,6 +48,23 @@ export function buildParser(argv: string[]) {
       if (error !== undefined && error !== null) throw error;
       throw new TinyNfError(`${message} (see tinynf --help)`, USAGE_EXIT_CODE);
     });
+}
+
+/**
+ * A numeric option given something that is not a number: yargs makes it NaN, and the commands' range checks would
+ * say "got NaN"; this names what was typed (`--duration must be a number, got 'abc'`).
+ */
+function refuseNotANumber(args: Record<string, unknown>, argv: string[]): void {
+  for (const [key, value] of Object.entries(args)) {
+    // yargs keeps both spellings (frame-size and frameSize): the one typed is the kebab-case one
+    if (key === '_' || key === '$0' || /[A-Z]/.test(key)) continue;
+    const values = Array.isArray(value) ? value : [value];
+    if (!values.some((v) => typeof v === 'number' && Number.isNaN(v))) continue;
+    const flag = `--${key}`;
+    const at = argv.findIndex((a) => a === flag || a.startsWith(`${flag}=`));
+    const typed = at < 0 ? undefined : argv[at] === flag ? argv[at + 1] : argv[at].slice(flag.length + 1);
+    throw new TinyNfError(`${flag} must be a number${typed !== undefined ? `, got '${typed}'` : ''}`);
+  }
 }
 
 /** Run the command line `argv` (without node and the script). Resolves when the command is done. */

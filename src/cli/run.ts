@@ -101,7 +101,7 @@ export const command: CommandModule = {
       .option('config', { type: 'string', describe: 'NF configuration file (JSON object)' })
       .option('flows', { type: 'number', describe: 'simulated traffic: flows per port (default: chosen by the NF, else 1000)' })
       .option('offered-mpps', { type: 'string', describe: "simulated traffic: Mpps per port, or 'line-rate' (default)" })
-      .option('frame-size', { type: 'number', describe: 'simulated traffic: frame size without FCS (default 60)' })
+      .option('frame-size', { type: 'number', describe: 'simulated traffic: frame size without FCS, 60..1514 (default 60)' })
       .option('protocol', { type: 'string', describe: "simulated traffic: 'udp' (default) or 'tcp'" })
       .option('order', { type: 'string', describe: "simulated traffic: flows 'round-robin' (default) or 'random'" })
       .option('tap', { type: 'string', describe: 'simulated ports use these TAP devices as wires: LAN,WAN (see tinynf lab)' })

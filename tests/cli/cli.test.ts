@@ -123,6 +123,17 @@ describe('usage errors', () => {
     expectOneLineError(tinynf('bench', '--save', '/nonexistent-dir/rows.json'), 1, /^tinynf: cannot write \/nonexistent-dir\/rows\.json: ENOENT$/);
     expectOneLineError(tinynf('bench', '--save', os.tmpdir()), 1, /^tinynf: cannot write .*: not a file$/);
   });
+  it('a numeric option given a word names what was typed (yargs made it NaN: "got NaN")', () => {
+    expectOneLineError(tinynf('run', 'nop', '--sim', '--duration', 'abc'), 1, /^tinynf: --duration must be a number, got 'abc'$/);
+    expectOneLineError(tinynf('run', 'nop', '--sim', '--frame-size=x1'), 1, /^tinynf: --frame-size must be a number, got 'x1'$/);
+    expectOneLineError(tinynf('bench', '--duration', 'abc'), 1, /^tinynf: --duration must be a number, got 'abc'$/);
+    // a flag generated from an NF's config schema, too
+    expectOneLineError(tinynf('run', 'policer', '--sim', '--rate', 'fast'), 1, /^tinynf: --rate must be a number, got 'fast'$/);
+  });
+  it('run refuses a --frame-size the driver cannot receive (no jumbo frames) with one line', () => {
+    // it ran, exit 0, with every frame dropped as a length error
+    expectOneLineError(tinynf('run', 'nop', '--sim', '--frame-size', '1515'), 1, /^tinynf: --frame-size must be a whole number 60\.\.1514 \(the driver does not enable jumbo frames\), got 1515$/);
+  });
   it('run refuses --sim-threads other than 1 or 2, or with real ports, with one line', () => {
     expectOneLineError(tinynf('run', 'nop', '--sim-threads', '0'), 1, /^tinynf: --sim-threads must be 1 or 2 \(the simulated machine has 2 ports\), got 0$/);
     expectOneLineError(tinynf('run', 'nop', '--sim-threads', '2', '--pci', '0000:03:00.0', '0000:03:00.1'), 1, /^tinynf: --sim-threads is for simulated ports, not --pci or --virtio$/);
