@@ -5,12 +5,15 @@ import { WireInput, WireOutput } from '../wire';
 import { GeneratorOptions, TrafficGenerator } from './generator';
 import { NullOutput, CountingOutput } from './outputs';
 import { PcapInput, PcapInputOptions, PcapWriter, PcapWriterOptions } from './pcap';
+import { RepliesOptions, RepliesWire } from './replies';
 import { TapWire } from './tap';
 
 export type InputDescription =
   | ({ kind: 'generator' } & GeneratorOptions)
   | ({ kind: 'pcap'; path: string } & PcapInputOptions)
   | { kind: 'tap'; name: string; netns?: string }
+  /** The replies to what the port transmits: the input half of the replies wire `name` (replies.ts). */
+  | ({ kind: 'replies'; name: string } & RepliesOptions)
   | { kind: 'none' };
 
 export type OutputDescription =
@@ -18,6 +21,8 @@ export type OutputDescription =
   | { kind: 'count'; counters?: Float64Array }
   | ({ kind: 'pcap-out'; path: string } & PcapWriterOptions)
   | { kind: 'tap'; name: string; netns?: string }
+  /** The output half of the replies wire `name`: what the port transmits is answered on the input of that name. */
+  | ({ kind: 'replies'; name: string } & RepliesOptions)
   | { kind: 'none' };
 
 /** An input that never has a frame. */
@@ -37,10 +42,12 @@ export function createInput(desc: InputDescription): WireInput {
       return new PcapInput(desc.path, desc);
     case 'tap':
       return TapWire.acquire(desc.name, { netns: desc.netns }).input;
+    case 'replies':
+      return RepliesWire.acquire(desc.name, repliesOptions(desc)).input;
     case 'none':
       return new EmptyInput();
     default:
-      throw new TinyNfError(`unknown wire input kind '${String((desc as { kind?: unknown })?.kind)}': generator, pcap, tap or none`);
+      throw new TinyNfError(`unknown wire input kind '${String((desc as { kind?: unknown })?.kind)}': generator, pcap, tap, replies or none`);
   }
 }
 
@@ -54,14 +61,20 @@ export function createOutput(desc: OutputDescription): WireOutput {
     }
     case 'tap':
       return TapWire.acquire(desc.name, { netns: desc.netns }).output;
+    case 'replies':
+      return RepliesWire.acquire(desc.name, repliesOptions(desc)).output;
     case 'none':
       return new NullOutput();
     default:
-      throw new TinyNfError(`unknown wire output kind '${String((desc as { kind?: unknown })?.kind)}': count, pcap-out, tap or none`);
+      throw new TinyNfError(`unknown wire output kind '${String((desc as { kind?: unknown })?.kind)}': count, pcap-out, tap, replies or none`);
   }
 }
 
-/** Release what a wire holds (pcap writers flush and close, TAP fds are released); others: nothing. */
+function repliesOptions(desc: RepliesOptions): RepliesOptions {
+  return { capacity: desc.capacity, bufferBytes: desc.bufferBytes, delayNs: desc.delayNs };
+}
+
+/** Release what a wire holds (pcap writers flush and close, TAP fds and replies wires are released); others: nothing. */
 export function closeWire(wire: WireInput | WireOutput): void {
   const closable = wire as { close?: () => void };
   if (typeof closable.close === 'function') closable.close();

@@ -15,4 +15,5 @@ export {
 export { PcapWriter, PcapInput, PcapWriterOptions, PcapInputOptions, readPcap, parsePcap } from './pcap';
 export { CountingOutput, CheckerOutput, TeeOutput, NullOutput, FCS_BYTES } from './outputs';
 export { TapWire, TapInput, TapOutput } from './tap';
+export { RepliesWire, RepliesInput, RepliesOutput, RepliesOptions, REPLIES_DEFAULT_CAPACITY } from './replies';
 export { createInput, createOutput, closeWire, InputDescription, OutputDescription, EmptyInput } from './describe';
