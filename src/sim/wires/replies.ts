@@ -38,6 +38,8 @@ export interface RepliesOptions {
 
 export const REPLIES_DEFAULT_CAPACITY = 4096;
 const DEFAULT_BYTES_PER_REPLY = 2048;
+/** How much longer than the frame its view may be for answer() to copy the whole view natively. */
+const SET_SLACK_BYTES = 64;
 
 const ETH_HEADER = 14;
 const ETHERTYPE_IPV4 = 0x0800;
@@ -99,6 +101,7 @@ export class RepliesWire {
 
   private readonly bytes: Uint8Array;
   private readonly words: Int32Array;
+  private readonly halves: Uint16Array;
   /** Per queue slot: the reply's first byte in `bytes` (a multiple of 4), its length, and when it is due. */
   private readonly starts: Int32Array;
   private readonly lengths: Int32Array;
@@ -110,6 +113,9 @@ export class RepliesWire {
   /** The last `into` next() copied to, as 32-bit words (the NIC's receive staging buffer: the same every time). */
   private intoBytes: Uint8Array | null = null;
   private intoWords: Int32Array | null = null;
+  /** The buffer of the last frame answer() copied, as 32-bit words. */
+  private fromBuffer: ArrayBufferLike | null = null;
+  private fromWords: Int32Array | null = null;
   private references = 1;
 
   private constructor(
@@ -129,6 +135,7 @@ export class RepliesWire {
     const buffer = new ArrayBuffer((bufferBytes + 3) & ~3);
     this.bytes = new Uint8Array(buffer);
     this.words = new Int32Array(buffer);
+    this.halves = new Uint16Array(buffer);
     this.starts = new Int32Array(capacity);
     this.lengths = new Int32Array(capacity);
     this.dueNs = new Float64Array(capacity);
@@ -168,14 +175,39 @@ export class RepliesWire {
       this.unanswered++;
       return;
     }
-    const at = this.place(length);
+    // A view no longer than the frame by much (the NIC's cached view of a descriptor's buffer, as sized for the
+    // first frame it held: usually this frame's length) is copied whole by set(), natively (a JS loop costs about
+    // a nanosecond per element here); the bytes past `length` are room the ring sets aside, then reuses.
+    const whole = frame.length <= length + SET_SLACK_BYTES;
+    const at = this.place(whole ? frame.length : length);
     if (at < 0) {
       this.overflowed++;
       return;
     }
     const bytes = this.bytes;
-    for (let i = 0; i < length; i++) bytes[at + i] = frame[i];
-    makeReply(bytes, at, length);
+    if (whole) {
+      bytes.set(frame, at);
+    } else {
+      let i = 0;
+      if ((frame.byteOffset & 3) === 0) {
+        // word-wise: the frame is a view of DMA memory (or a NIC's staging buffer), a few buffers in all, so a word
+        // view of its buffer is made when the buffer changes, not per frame
+        let fromWords = this.fromWords;
+        if (this.fromBuffer !== frame.buffer || fromWords === null) {
+          fromWords = new Int32Array(frame.buffer, 0, frame.buffer.byteLength >>> 2);
+          this.fromBuffer = frame.buffer;
+          this.fromWords = fromWords;
+        }
+        const words = this.words;
+        const to = at >>> 2;
+        const from = frame.byteOffset >>> 2;
+        const n = length >>> 2;
+        for (let w = 0; w < n; w++) words[to + w] = fromWords[from + w];
+        i = n << 2;
+      }
+      for (; i < length; i++) bytes[at + i] = frame[i];
+    }
+    makeReply(bytes, this.halves, at, length);
     const capacity = this.capacity;
     let slot = this.head + this.count;
     if (slot >= capacity) slot -= capacity;
@@ -283,31 +315,42 @@ function replyable(frame: Uint8Array, length: number): boolean {
   return protocol === IP_PROTO_ICMP && frame[l4] === ICMP_ECHO_REQUEST;
 }
 
-/** Turn the frame of `length` bytes at `at` (checked by replyable) into its reply, in place. */
-function makeReply(b: Uint8Array, at: number, length: number): void {
-  // Ethernet destination <-> source
-  for (let i = 0; i < 6; i++) {
-    const t = b[at + i];
-    b[at + i] = b[at + 6 + i];
-    b[at + 6 + i] = t;
-  }
-  // IPv4 source (header bytes 12..15) <-> destination (16..19): the header checksum covers both, summed the same
+/**
+ * Turn the frame of `length` bytes at `at` (a multiple of 4; checked by replyable) into its reply, in place. The
+ * swapped fields all start at even offsets: they are swapped as 16-bit units of memory (`halves`, a view of the same
+ * buffer), whatever the platform's byte order, at a quarter of the cost of byte moves.
+ */
+function makeReply(b: Uint8Array, halves: Uint16Array, at: number, length: number): void {
+  const h = at >>> 1;
+  // Ethernet destination (halves 0..2) <-> source (3..5)
+  let t = halves[h];
+  halves[h] = halves[h + 3];
+  halves[h + 3] = t;
+  t = halves[h + 1];
+  halves[h + 1] = halves[h + 4];
+  halves[h + 4] = t;
+  t = halves[h + 2];
+  halves[h + 2] = halves[h + 5];
+  halves[h + 5] = t;
+  // IPv4 source (frame bytes 26..29: halves 13, 14) <-> destination (30..33: 15, 16); the header checksum covers
+  // both, summed the same
+  t = halves[h + 13];
+  halves[h + 13] = halves[h + 15];
+  halves[h + 15] = t;
+  t = halves[h + 14];
+  halves[h + 14] = halves[h + 16];
+  halves[h + 16] = t;
   const ip = at + ETH_HEADER;
-  for (let i = 12; i < 16; i++) {
-    const t = b[ip + i];
-    b[ip + i] = b[ip + i + 4];
-    b[ip + i + 4] = t;
-  }
   const l4 = ip + (b[ip] & 0x0f) * 4;
   if (b[ip + 9] === IP_PROTO_ICMP) {
     // echo request -> echo reply: the word (type, code) changes from 0x08cc to 0x00cc (RFC 1624 eqn. 3)
     const code = b[l4 + 1];
     const checksum = (b[l4 + 2] << 8) | b[l4 + 3];
     let updated = checksumReplace16(checksum, (ICMP_ECHO_REQUEST << 8) | code, (ICMP_ECHO_REPLY << 8) | code);
+    b[l4] = ICMP_ECHO_REPLY;
     // Eqn. 3 gives 0x0000 when the new message sums to -0 (0xffff), right unless every word of it is zero (the
     // sum is then +0 and the field must be 0xffff): an echo reply of code 0, identifier 0, sequence 0 and a
     // zero payload. Looked at only when the field came out 0 (1 in 65536 replies).
-    b[l4] = ICMP_ECHO_REPLY;
     if (updated === 0) {
       const end = ip + ((b[ip + 2] << 8) | b[ip + 3]);
       if (allZeroExceptChecksum(b, l4, end < at + length ? end : at + length)) updated = 0xffff;
@@ -316,13 +359,12 @@ function makeReply(b: Uint8Array, at: number, length: number): void {
     b[l4 + 3] = updated & 0xff;
     return;
   }
-  // TCP/UDP source port <-> destination port: their checksum's pseudo-header and header hold both, summed the same
-  const s0 = b[l4];
-  const s1 = b[l4 + 1];
-  b[l4] = b[l4 + 2];
-  b[l4 + 1] = b[l4 + 3];
-  b[l4 + 2] = s0;
-  b[l4 + 3] = s1;
+  // TCP/UDP source port <-> destination port (l4 is even: 14 + 4 * IHL); their checksum's pseudo-header and header
+  // hold both, summed the same
+  const p = l4 >>> 1;
+  t = halves[p];
+  halves[p] = halves[p + 1];
+  halves[p + 1] = t;
 }
 
 /** Whether the ICMP message [l4, end) (end: the IPv4 total length's) is all zeros but for its checksum field. */
