@@ -104,8 +104,9 @@ export function runNf(options: RunNfOptions): RunNfResult {
   // receive is still disabled, and they would all be missed.
   const wires: (WireInput | WireOutput)[] = [];
   for (let port = 0; port < 2; port++) {
-    let input = createInput(inputFor(def, config, port, traffic, machine.nowNs()));
-    const output = traffic.taps !== undefined ? createOutput({ kind: 'tap', name: traffic.taps[port] }) : createOutput({ kind: 'count' });
+    const inputDesc = inputFor(def, config, port, traffic, machine.nowNs());
+    let input = createInput(inputDesc);
+    const output = createOutput(outputFor(inputDesc, port, traffic));
     const capturePath = traffic.captures?.[port];
     if (capturePath !== undefined) {
       // one file per port with both directions, as dpdk-pdump's --rx-dev and --tx-dev on the same file
@@ -184,9 +185,10 @@ function runOnSimWorker(options: RunNfOptions, config: unknown, traffic: SimTraf
     sim.sync();
     ports.updateStatistics(); // clear what the registers counted during initialisation (clear-on-read)
     for (let port = 0; port < 2; port++) {
-      const tap = traffic.taps?.[port];
-      sim.setInput(port, inputFor(options.definition, config, port, traffic, sim.nowNs()));
-      sim.addOutput(port, tap !== undefined ? { kind: 'tap', name: tap } : { kind: 'count' });
+      // a replies wire's two halves are made in the worker thread that runs the port, from these descriptions
+      const inputDesc = inputFor(options.definition, config, port, traffic, sim.nowNs());
+      sim.setInput(port, inputDesc);
+      sim.addOutput(port, outputFor(inputDesc, port, traffic));
       if (traffic.pcaps !== undefined) sim.addOutput(port, pcapOutput(traffic.pcaps[port]));
     }
     summary = runLoop(nf, forwarders, handlers, { durationS: options.durationS, onProgress: withNic(ports, options), clock, nowNs: realNowNs });
@@ -283,14 +285,28 @@ function finish(name: string, model: DriverModel, summary: RunSummary, nf: Netwo
   };
 }
 
-/** What arrives on `port`: its TAP, its pcap replay (nothing if other ports replay and this one does not), or generated traffic. */
+/**
+ * What arrives on `port`: its TAP, its pcap replay (nothing if other ports replay and this one does not), the
+ * replies to what it transmits (the NF's traffic hint says `replies`), or generated traffic.
+ */
 function inputFor(def: NfDefinition, config: unknown, port: number, t: SimTraffic, startNs: number): InputDescription {
   if (t.taps !== undefined) return { kind: 'tap', name: t.taps[port] };
   if (t.pcapIn !== undefined) {
     const file = t.pcapIn[port];
     return file === undefined ? { kind: 'none' } : { kind: 'pcap', path: file, timing: t.pcapTiming === 'captured' ? 'recorded' : 'fast', startNs };
   }
+  // a name of its own per run: a wire left open by a run that failed is never this one's peer
+  if (def.traffic?.(port, config)?.replies === true) return { kind: 'replies', name: `run-nf-${++repliesWires}-port${port}` };
   return { kind: 'generator', ...generatorFor(def, config, port, t, startNs) };
+}
+
+let repliesWires = 0;
+
+/** Where what `port` transmits goes: its TAP, the replies wire its input comes from, or a counter. */
+function outputFor(input: InputDescription, port: number, t: SimTraffic): OutputDescription {
+  if (t.taps !== undefined) return { kind: 'tap', name: t.taps[port] };
+  if (input.kind === 'replies') return { kind: 'replies', name: input.name };
+  return { kind: 'count' };
 }
 
 /**
@@ -299,7 +315,7 @@ function inputFor(def: NfDefinition, config: unknown, port: number, t: SimTraffi
  * (NfDefinition.traffic, e.g. fewer flows so that a policer polices); the user's flags win over both.
  */
 function generatorFor(def: NfDefinition, config: unknown, port: number, t: SimTraffic, startNs: number): GeneratorOptions {
-  const hint = def.traffic?.(port, config) ?? {};
+  const { replies: _replies, ...hint } = def.traffic?.(port, config) ?? {};
   const rate = t.rate ?? hint.rate ?? 'line-rate';
   const frameSize = t.frameSize ?? hint.frameSize ?? 60;
   const flows = t.flows ?? hint.flows ?? 1000;

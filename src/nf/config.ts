@@ -33,6 +33,13 @@ export interface SimTrafficHint {
   dstMac?: string;
   /** Which fields flow k adds k to. */
   vary?: readonly ('srcIp' | 'dstIp' | 'srcPort' | 'dstPort' | 'srcMac')[];
+  /**
+   * The port's wire is a simulated peer instead of a generator: what the port transmits comes back as replies
+   * (addresses and ports swapped, ICMP echo answered: src/sim/wires/replies.ts), so a stateful NF's WAN gets the
+   * replies of the flows it let out, whatever ports or state it chose. The generator fields above then do not
+   * apply to this port; --tap and --pcap-in still replace it.
+   */
+  replies?: boolean;
 }
 
 /** What an NF author writes (the module's default export, or `module.exports`). */
