@@ -159,6 +159,9 @@ export const FIREWALL_DEFINITION = defineNf({
   config: FIREWALL_CONFIG,
   create: createFirewall,
   capacity: (c) => c.capacity,
-  // WAN traffic = the replies of LAN's flows (10.1.0.1:80 -> 10.0.0.1+k:1024), so they pass (passed_in)
-  traffic: (port) => (port === 1 ? { srcPort: 80, dstPort: 1024 } : {}),
+  // WAN traffic = the replies of what the firewall let out, made by a simulated peer (src/sim/wires/replies.ts), so
+  // they pass (passed_in). Generated frames shaped as replies (10.1.0.1:80 -> 10.0.0.1+k:1024) matched the firewall
+  // alone, but not a chain that takes the firewall's traffic (firewall+nat: WAN must be the NAT's translated flows,
+  // addressed to its external address and ports), and they came whether or not the flow had been let out
+  traffic: (port) => (port === 1 ? { replies: true } : {}),
 });

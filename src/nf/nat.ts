@@ -21,7 +21,7 @@
 import { TinyNfError } from '../env/environment';
 import type { PacketHandler } from '../ixgbe/handler';
 import { defineNf } from './config';
-import { Infer, ipv4Text, schema } from './schema';
+import { Infer, schema } from './schema';
 import { checksumReplace16, checksumReplaceAddressPort, checksumReplace32, ipv4HeaderChecksumValid, udpChecksumField } from './lib/checksum';
 import { ICMP_CHECKSUM, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_HEADER as ICMP_ECHO_MIN, ICMP_IDENTIFIER } from './lib/icmp';
 import { IP_PROTO_ICMP } from './lib/ipv4';
@@ -346,9 +346,10 @@ export const NAT_DEFINITION = defineNf({
     if (c.endPort < c.startPort) throw new TinyNfError(`endPort (${c.endPort}) must not be below startPort (${c.startPort})`);
   },
   create: createNat,
-  // WAN traffic = replies of LAN's flows (10.1.0.1:80 -> externalIp:startPort+k): the NAT allocates external ports
-  // from startPort in order, so they match mappings (translated_in)
-  traffic: (port, c) => (port === 1 ? { srcIp: '10.1.0.1', srcPort: 80, dstIp: ipv4Text(c.externalIp), dstPort: c.startPort, vary: ['dstPort'] } : {}),
+  // WAN traffic = the replies of LAN's flows, made by a simulated peer from what the NAT transmits on WAN
+  // (src/sim/wires/replies.ts): the external ports are keyed random (RFC 6056 Algorithm 4), so generated frames to
+  // guessed ports would find no mapping; real replies find theirs (translated_in)
+  traffic: (port) => (port === 1 ? { replies: true } : {}),
   /** Concurrent mappings possible: the table's capacity or the number of external ports, whichever is smaller. */
   capacity: (c) => Math.min(c.capacity, c.endPort - c.startPort + 1),
 });
