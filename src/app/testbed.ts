@@ -15,6 +15,9 @@ import { SimMachine } from '../sim/machine';
 import { CollectingOutput, QueueInput } from '../sim/wire';
 import { DriverModel, DriverPorts, HandlerFaultPolicy, parseDriverModel } from './driver-ports';
 
+/** The shortest Ethernet frame without FCS (IEEE 802.3: 64 bytes with it). */
+const MIN_FRAME = 60;
+
 /** Time a frame of `length` bytes (without FCS) occupies a 10 Gb/s wire: FCS, padding to 64 B, 20 B preamble+gap. */
 export function wireTimeNs(length: number): number {
   return (Math.max(length + 4, 64) + 20) * 0.8;
@@ -118,12 +121,21 @@ export class Testbed {
   /**
    * Queue a frame (without FCS) on the wire of `port`. Frames sent back to back arrive as on a 10 Gb/s wire: each
    * one is due when the previous one has been serialised (FCS, padding to 64 B, preamble and gap included).
+   * A frame shorter than the Ethernet minimum (60 bytes without FCS: an ARP request or a small UDP datagram as
+   * built, 42 bytes) is zero-padded to 60, as the sending host's NIC pads it (IEEE 802.3; the pcap and TAP inputs do
+   * the same); the receiving 82599 would drop it as a runt otherwise. `{ pad: false }` sends it as it is, a runt
+   * (the NIC drops it and counts it in RUC: tests of the NIC's counters).
    */
-  send(port: number, frame: Uint8Array): void {
+  send(port: number, frame: Uint8Array, options: { pad?: boolean } = {}): void {
     this.checkPort(port);
+    let data = frame;
+    if (frame.length < MIN_FRAME && options.pad !== false) {
+      data = new Uint8Array(MIN_FRAME);
+      data.set(frame);
+    }
     const due = Math.max(this.machine.nowNs(), this.nextDueNs[port]);
-    this.inputs[port].push(frame, due);
-    this.nextDueNs[port] = due + wireTimeNs(frame.length);
+    this.inputs[port].push(data, due);
+    this.nextDueNs[port] = due + wireTimeNs(data.length);
   }
 
   /** One round: let the NICs run for `stepUs`, then poll every forwarder once. Returns packets processed. */

@@ -69,6 +69,22 @@ describe.each<DriverModel>(['restricted', 'flexible', 'compat'])('Testbed, %s mo
     expect(tb.stats().nics.map((n) => n.rxMissed)).toEqual([0, 0]);
   });
 
+  test('a frame shorter than 60 bytes is padded as a sending NIC pads it; { pad: false } sends a runt', () => {
+    const tb = Testbed.create({ ports: 2, model });
+    tb.attach(swapNf());
+    // 42 bytes, as the packet builder makes an ARP request or a small UDP datagram; sequence 7 is forwarded
+    const short = frame(7).subarray(0, 42);
+    tb.send(0, short);
+    tb.send(0, short, { pad: false });
+    tb.run();
+    const out = tb.received(1);
+    expect(out.map((f) => f.length)).toEqual([60]);
+    expect(Array.from(out[0].subarray(42))).toEqual(new Array(18).fill(0));
+    expect(Array.from(out[0].subarray(12, 42))).toEqual(Array.from(short.subarray(12)));
+    // the one sent as it is was a runt: dropped by the NIC and counted (RUC), not lost without a word
+    expect(tb.machine.nics[0].stats.rxUndersize).toBe(1);
+  });
+
   test('advanceTimeNs moves the simulated clock', () => {
     const tb = Testbed.create({ model });
     const before = tb.machine.nowNs();
