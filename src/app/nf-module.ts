@@ -95,5 +95,14 @@ export function loadNfModule(file: string): NfDefinition {
     throw new TinyNfError(`cannot load NF module ${file}: ${msg}${whereIn(e, abs)}`);
   }
   const exported = (m as { default?: unknown } | null)?.default ?? m;
-  return isNfDefinition(exported) ? exported : defineNf(exported as Parameters<typeof defineNf>[0]);
+  if (isNfDefinition(exported)) return exported;
+  // neither a default export nor module.exports with the NF's fields (a module that only exports other names)
+  const e = exported as { name?: unknown; create?: unknown } | null;
+  if (e === null || typeof e !== 'object' || (e.name === undefined && e.create === undefined)) {
+    const names = e !== null && typeof e === 'object' ? Object.keys(e) : [];
+    throw new TinyNfError(
+      `NF module ${file} exports no NF: it needs \`export default defineNf({ name, create, ... })\` (or module.exports = { name, create })${names.length > 0 ? `; it exports ${names.join(', ')}` : ''}`,
+    );
+  }
+  return defineNf(exported as Parameters<typeof defineNf>[0]);
 }

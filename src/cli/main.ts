@@ -46,8 +46,21 @@ export function buildParser(argv: string[]) {
     .exitProcess(false)
     .fail((message, error) => {
       if (error !== undefined && error !== null) throw error;
-      throw new TinyNfError(`${message} (see tinynf --help)`, USAGE_EXIT_CODE);
+      throw new TinyNfError(`${withoutAliases(message)} (see tinynf --help)`, USAGE_EXIT_CODE);
     });
+}
+
+/**
+ * yargs lists an unknown option under both its spellings ("Unknown arguments: bogus-flag, bogusFlag"): keep the one
+ * typed (kebab-case), and say "argument" for one.
+ */
+function withoutAliases(message: string): string {
+  const m = /^Unknown arguments: (.*)$/.exec(message);
+  if (m === null) return message;
+  const names = m[1].split(', ');
+  const kebab = (n: string): string => n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const kept = names.filter((n) => !(/[A-Z]/.test(n) && names.includes(kebab(n))));
+  return `Unknown argument${kept.length === 1 ? '' : 's'}: ${kept.join(', ')}`;
 }
 
 /**

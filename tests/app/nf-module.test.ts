@@ -66,6 +66,7 @@ module.exports = {
   fs.writeFileSync(path.join(dir, 'nocreate.js'), 'module.exports = { name: "nocreate" };\n');
   // NFs that are built wrong: create() throws; one handler for two ports with outputs; a null handler; a handler
   // with no output ports
+  fs.writeFileSync(path.join(dir, 'nodefault.ts'), 'export const helper = 1;\n');
   fs.writeFileSync(path.join(dir, 'badcreate.js'), 'module.exports = { name: "badcreate", create: () => { throw new RangeError("no room"); } };\n');
   const nfOf = (name: string, ports: string, handlers: string): string =>
     `const h = (_p, _d, length, outputs) => { outputs[0] = 1; return length; };\nmodule.exports = { name: ${JSON.stringify(name)}, create: () => ({ name: ${JSON.stringify(name)}, outputPorts: ${ports}, handlers: ${handlers}, counters: () => ({}) }) };\n`;
@@ -142,6 +143,8 @@ describe('tinynf run ./my-nf.ts', () => {
       const r = tinynf('run', file, '--sim', '--duration', '0.2');
       return { status: r.status, stderr: r.stderr };
     };
+    // it said "an NF module needs a 'name' ..., got undefined"
+    expect(run('./nodefault.ts')).toEqual({ status: 1, stderr: 'tinynf: NF module ./nodefault.ts exports no NF: it needs `export default defineNf({ name, create, ... })` (or module.exports = { name, create }); it exports helper\n' });
     // the error, and where create() threw (it was a stack trace)
     expect(run('./badcreate.js')).toEqual({ status: 1, stderr: expect.stringMatching(/^tinynf: NF badcreate: create\(\) threw RangeError: no room \(at .*badcreate\.js:1:\d+\)?\)\n$/) });
     // these ran (exit 0) with port 1 never served: its frames all missed

@@ -108,6 +108,8 @@ describe('usage errors', () => {
   });
   it('an unknown option exits 2 with one line', () => {
     expectOneLineError(tinynf('devices', '--bogus'), 2, /Unknown argument: bogus/);
+    // once each, as typed (yargs lists both spellings: bogus-flag, bogusFlag)
+    expectOneLineError(tinynf('run', 'nop', '--sim', '--bogus-flag', '--other-x'), 2, /^tinynf: Unknown arguments: bogus-flag, other-x \(see tinynf --help\)$/);
   });
   it('a missing or bad argument exits non-zero with one line', () => {
     expectOneLineError(tinynf('setup', 'hugepages'), 2, /Not enough non-option arguments/);
