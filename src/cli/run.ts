@@ -159,8 +159,10 @@ export const command: CommandModule = {
     }
     const pcapIn = portFiles('pcap-in', args['pcap-in']);
     const captures = portFiles('capture', args.capture);
-    const timing = String(args['pcap-timing']);
-    if (timing !== 'fast' && timing !== 'captured') throw new TinyNfError(`--pcap-timing is 'fast' or 'captured', got '${timing}'`);
+    // 'recorded' is what `tinynf sim` called it first: taken here too, so that one word works in both commands
+    const typed = String(args['pcap-timing']);
+    const timing = typed === 'recorded' ? 'captured' : typed;
+    if (timing !== 'fast' && timing !== 'captured') throw new TinyNfError(`--pcap-timing is 'fast' or 'captured', got '${typed}'`);
     if ((pcapIn !== undefined || captures !== undefined) && args.pci !== undefined) throw new TinyNfError('--pcap-in and --capture are for simulated ports, not --pci');
     for (const f of pcapIn ?? []) if (f !== undefined && !fs.existsSync(f)) throw new TinyNfError(`--pcap-in: no such file ${f}`);
     const protocol = args.protocol === undefined ? undefined : String(args.protocol);

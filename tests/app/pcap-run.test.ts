@@ -37,7 +37,7 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 const bytes = (records: { data: Uint8Array }[]): string[] => records.map((r) => Buffer.from(r.data).toString('hex'));
 
 describe('tinynf run --pcap-in / --capture', () => {
-  it.each([['fast'], ['captured']])('replays a pcap into port 0 (%s timing); the captures show it in on port 0 and out on port 1', (timing) => {
+  it.each([['fast'], ['captured'], ['recorded']])('replays a pcap into port 0 (%s timing; recorded: the word of tinynf sim for captured); the captures show it in on port 0 and out on port 1', (timing) => {
     const r = tinynf('run', 'nop', '--sim', '--duration', '0.5', '--json', '--pcap-in', '0=in.pcap', '--pcap-timing', timing, '--capture', '0=c0.pcap', '--capture', '1=c1.pcap');
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);

@@ -302,7 +302,7 @@ describe('tinynf sim --dir (standalone device in a child process)', () => {
     }
     writer.close();
     const out = path.join(dir, 'out.pcap');
-    await forwardThroughSim(['--pcap-in', `0=${input}`, '--pcap-timing', 'recorded', '--pcap-loops', '2', '--pcap-out', `1=${out}`], 600);
+    await forwardThroughSim(['--pcap-in', `0=${input}`, '--pcap-timing', 'captured', '--pcap-loops', '2', '--pcap-out', `1=${out}`], 600);
     const got = readPcap(out).records.map((r) => Array.from(r.data));
     expect(got).toEqual([...sent, ...sent].map((f) => Array.from(f)));
     const tcpdump = spawnSync('tcpdump', ['-r', out, '-nn'], { encoding: 'utf8' });
