@@ -47,13 +47,24 @@ function nfArgument(): string | undefined {
 /** Flags of the NFs the command line may run: the named one, or (for --help without one) every built-in's. */
 function nfFlags(def: NfDefinition | undefined): Record<string, NfFlag & { nfs: string[] }> {
   const out: Record<string, NfFlag & { nfs: string[] }> = {};
+  // per flag, each text and the NFs that give it
+  const texts = new Map<string, Map<string, string[]>>();
   const defs = def !== undefined ? [def] : Object.values(NETWORK_FUNCTIONS);
   for (const d of defs) {
     for (const [flag, f] of Object.entries(d.flags)) {
       if (RUN_OPTIONS.includes(flag)) throw new TinyNfError(`NF ${d.name}: its config field '${f.configKey}' would be --${flag}, an option of tinynf run: rename the field`);
-      if (out[flag] === undefined) out[flag] = { ...f, describe: `${d.name}: ${f.describe}`, nfs: [] };
+      if (out[flag] === undefined) {
+        out[flag] = { ...f, nfs: [] };
+        texts.set(flag, new Map());
+      }
       out[flag].nfs.push(d.name);
+      const byText = texts.get(flag)!;
+      byText.set(f.describe, [...(byText.get(f.describe) ?? []), d.name]);
     }
+  }
+  // a flag several NFs have (--capacity, --expiry-ns) says what it is to each: "policer, bridge: ...; nat: ..."
+  for (const [flag, byText] of texts) {
+    out[flag].describe = [...byText].map(([text, nfs]) => `${nfs.join(', ')}: ${text}`).join('; ');
   }
   return out;
 }

@@ -146,6 +146,12 @@ describe('usage errors', () => {
     for (const c of ['run', 'bench', 'sim', 'setup', 'devices']) expect(r.stdout).toMatch(new RegExp(`tinynf ${c}\\b`));
     expect(r.stdout).not.toMatch(/not yet available/);
   });
+  it('run --help says what a flag several NFs share is to each of them (it gave the policer\'s text alone)', () => {
+    const r = tinynf('run', '--help');
+    expect(r.status).toBe(0);
+    const capacity = /^ {2}--capacity\s+([\s\S]*?)\[number\]/m.exec(r.stdout)?.[1].replace(/\s+/g, ' ');
+    expect(capacity).toMatch(/^policer: destinations tracked at most; .*nat: mappings at most; .*lb: connections tracked at most $/);
+  });
 });
 
 describeAsRoot('tinynf setup hugepages (temporary sysfs root)', () => {
