@@ -14,6 +14,7 @@ import { SimMachine } from '../sim/machine';
 import { SimWorker } from '../sim/worker';
 import { GeneratorOptions } from '../sim/wires/generator';
 import { InputDescription, OutputDescription, closeWire, createInput, createOutput } from '../sim/wires/describe';
+import { REPLIES_COUNTER, REPLIES_COUNTERS } from '../sim/wires/replies';
 import type { WireInput, WireOutput } from '../sim/wire';
 import { VirtioModel, VirtioPorts } from '../virtio/ports';
 
@@ -103,8 +104,10 @@ export function runNf(options: RunNfOptions): RunNfResult {
   // Wires are attached after initialisation: a generator attached before would offer its first frames while
   // receive is still disabled, and they would all be missed.
   const wires: (WireInput | WireOutput)[] = [];
+  const replies: RepliesCounters[] = [];
   for (let port = 0; port < 2; port++) {
     const inputDesc = inputFor(def, config, port, traffic, machine.nowNs());
+    if (inputDesc.kind === 'replies') replies.push({ port, counters: inputDesc.counters! });
     let input = createInput(inputDesc);
     const output = createOutput(outputFor(inputDesc, port, traffic));
     const capturePath = traffic.captures?.[port];
@@ -155,7 +158,7 @@ export function runNf(options: RunNfOptions): RunNfResult {
     for (const w of wires) closeWire(w);
   }
   summary.nf = nf.counters();
-  return finish(def.name, options.model, summary, nf, machine.violations.length, ports.updateStatistics(), options.metrics);
+  return finish(def.name, options.model, summary, nf, machine.violations.length, ports.updateStatistics(), options.metrics, replies);
 }
 
 /**
@@ -175,6 +178,7 @@ function runOnSimWorker(options: RunNfOptions, config: unknown, traffic: SimTraf
   let nf: NetworkFunction;
   let nic: NicCounters[] = [];
   let violations = 0;
+  const replies: RepliesCounters[] = [];
   try {
     const env = new SimulatedEnvironment(sim);
     const ports = new DriverPorts(env, sim.addresses, options.model);
@@ -187,6 +191,8 @@ function runOnSimWorker(options: RunNfOptions, config: unknown, traffic: SimTraf
     for (let port = 0; port < 2; port++) {
       // a replies wire's two halves are made in the worker thread that runs the port, from these descriptions
       const inputDesc = inputFor(options.definition, config, port, traffic, sim.nowNs());
+      // its counters are over a SharedArrayBuffer: the worker thread counts, this thread reads them at the end
+      if (inputDesc.kind === 'replies') replies.push({ port, counters: inputDesc.counters! });
       sim.setInput(port, inputDesc);
       sim.addOutput(port, outputFor(inputDesc, port, traffic));
       if (traffic.pcaps !== undefined) sim.addOutput(port, pcapOutput(traffic.pcaps[port]));
@@ -197,7 +203,7 @@ function runOnSimWorker(options: RunNfOptions, config: unknown, traffic: SimTraf
     violations = sim.stopSync().violations.length; // closes the wires; the worker thread exits
   }
   summary.nf = nf.counters();
-  return finish(options.definition.name, options.model, summary, nf, violations, nic, options.metrics);
+  return finish(options.definition.name, options.model, summary, nf, violations, nic, options.metrics, replies);
 }
 
 function runOnHardware(options: RunNfOptions, config: unknown): RunNfResult {
@@ -258,7 +264,13 @@ function missedOf(nic: readonly NicCounters[]): number {
   return nic.reduce((n, c) => n + c.rxMissed + c.rxNoBufferDrops, 0);
 }
 
-function finish(name: string, model: DriverModel, summary: RunSummary, nf: NetworkFunction, violations: number, nic: NicCounters[], metrics?: MetricsServer): RunNfResult {
+/** A port whose input is a replies wire, and that wire's counters (REPLIES_COUNTER). */
+interface RepliesCounters {
+  port: number;
+  counters: Float64Array;
+}
+
+function finish(name: string, model: DriverModel, summary: RunSummary, nf: NetworkFunction, violations: number, nic: NicCounters[], metrics?: MetricsServer, replies: RepliesCounters[] = []): RunNfResult {
   const nicMissed = missedOf(nic);
   metrics?.publish({ nf: name, model, seconds: summary.seconds, ...totalsOf(summary), nic, counters: summary.nf });
   return {
@@ -277,6 +289,14 @@ function finish(name: string, model: DriverModel, summary: RunSummary, nf: Netwo
       handler_errors: summary.handlerErrors,
       nic_missed_packets: nicMissed,
       nic: nic.map((c, port) => ({ port, ...snakeCounters(c) })),
+      // the simulated peers (replies wires): what they answered and what they could not (never uncounted)
+      replies: replies.map(({ port, counters: c }) => ({
+        port,
+        answered: c[REPLIES_COUNTER.answered],
+        delivered: c[REPLIES_COUNTER.delivered],
+        unanswered: c[REPLIES_COUNTER.unanswered],
+        overflowed: c[REPLIES_COUNTER.overflowed],
+      })),
       mpps: round(summary.mpps, 3),
       ns_per_packet: round(summary.nsPerPacket, 1),
       violations,
@@ -296,7 +316,9 @@ function inputFor(def: NfDefinition, config: unknown, port: number, t: SimTraffi
     return file === undefined ? { kind: 'none' } : { kind: 'pcap', path: file, timing: t.pcapTiming === 'captured' ? 'recorded' : 'fast', startNs };
   }
   // a name of its own per run: a wire left open by a run that failed is never this one's peer
-  if (def.traffic?.(port, config)?.replies === true) return { kind: 'replies', name: `run-nf-${++repliesWires}-port${port}` };
+  if (def.traffic?.(port, config)?.replies === true) {
+    return { kind: 'replies', name: `run-nf-${++repliesWires}-port${port}`, counters: new Float64Array(new SharedArrayBuffer(REPLIES_COUNTERS * 8)) };
+  }
   return { kind: 'generator', ...generatorFor(def, config, port, t, startNs) };
 }
 
@@ -305,7 +327,7 @@ let repliesWires = 0;
 /** Where what `port` transmits goes: its TAP, the replies wire its input comes from, or a counter. */
 function outputFor(input: InputDescription, port: number, t: SimTraffic): OutputDescription {
   if (t.taps !== undefined) return { kind: 'tap', name: t.taps[port] };
-  if (input.kind === 'replies') return { kind: 'replies', name: input.name };
+  if (input.kind === 'replies') return { kind: 'replies', name: input.name, counters: input.counters };
   return { kind: 'count' };
 }
 

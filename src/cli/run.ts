@@ -233,7 +233,8 @@ export const command: CommandModule = {
         `${name} (${model}) for ${s.seconds.toFixed(1)} s: rx ${s.rxPackets}, tx ${s.txPackets}, dropped ${s.droppedPackets} packets; ` +
           `${s.mpps.toFixed(3)} Mpps out, ${s.nsPerPacket.toFixed(0)} ns/packet; handler errors ${s.handlerErrors}; NIC missed ${result.nicMissed}; violations ${result.violations}\n` +
           `counters: ${JSON.stringify(s.nf)}\n` +
-          result.nic.map((c, i) => `port ${i} NIC: ${Object.entries(snakeCounters(c)).map(([k, v]) => `${k}=${v}`).join(' ')}\n`).join(''),
+          result.nic.map((c, i) => `port ${i} NIC: ${Object.entries(snakeCounters(c)).map(([k, v]) => `${k}=${v}`).join(' ')}\n`).join('') +
+          (result.json.replies as Record<string, number>[]).map(({ port, ...r }) => `port ${port} replies: ${Object.entries(r).map(([k, v]) => `${k}=${v}`).join(' ')}\n`).join(''),
       );
     }
     if (result.violations > 0) process.exitCode = 1;

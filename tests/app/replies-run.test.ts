@@ -33,6 +33,15 @@ describe('runNf with a replies wire on WAN', () => {
     // generator offered 2% of them before: RFC 6056 ports)
     expect({ text, share: c.translated_in / c.translated_out > 0.5 }).toEqual({ text, share: true });
     expect({ text, noMapping: c.no_mapping, wrong: c.wrong_destination, violations: result.violations }).toEqual({ text, noMapping: 0, wrong: 0, violations: 0 });
+    // the peer's own counters in the JSON line: it answered every frame the NAT sent on WAN, and handed the port
+    // at least every reply the NAT translated back
+    expect(result.json.replies).toEqual([{ port: 1, answered: c.translated_out, delivered: expect.any(Number), unanswered: 0, overflowed: 0 }]);
+    const [{ delivered }] = result.json.replies as { delivered: number }[];
+    expect({ text, delivered: delivered >= c.translated_in && delivered <= c.translated_out }).toEqual({ text, delivered: true });
+  });
+
+  test('a run without replies wires has replies: [] in its JSON line', () => {
+    expect(run('nop', {}, 0.05).result.json.replies).toEqual([]);
   });
 
   test.each([['nat+firewall'], ['firewall+nat'], ['firewall']])('inline %s: the replies pass every stage', (nf) => {
@@ -48,6 +57,8 @@ describe('runNf with a replies wire on WAN', () => {
     expect({ text, out: c.translated_out > 500 }).toEqual({ text, out: true });
     expect({ text, share: c.translated_in / c.translated_out > 0.5 }).toEqual({ text, share: true });
     expect({ text, noMapping: c.no_mapping, violations: result.violations }).toEqual({ text, noMapping: 0, violations: 0 });
+    // counted in the worker thread, read here through the shared counters
+    expect({ text, replies: result.json.replies }).toEqual({ text, replies: [{ port: 1, answered: c.translated_out, delivered: expect.any(Number), unanswered: 0, overflowed: 0 }] });
   });
 
   test('--capture on WAN holds what the NAT sent and the replies it got, each reply the frame swapped', () => {

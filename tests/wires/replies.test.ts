@@ -2,7 +2,7 @@
 // replies are recomputed from scratch (tests/nf/frames.ts), not with the wire's or the NF library's arithmetic.
 import { TinyNfError } from '../../src/env/environment';
 import { closeWire, createInput, createOutput, InputDescription, OutputDescription } from '../../src/sim/wires/describe';
-import { RepliesInput, RepliesOutput, RepliesWire } from '../../src/sim/wires/replies';
+import { REPLIES_COUNTER, REPLIES_COUNTERS, RepliesInput, RepliesOutput, RepliesWire } from '../../src/sim/wires/replies';
 import { arpFrame, checksumOf, fixIpv4Checksum, icmpFrame, ipv4Frame, ipv4HeaderChecksumValid, l4ChecksumOf, tcpFrame, udpChecksummedFrame } from '../nf/frames';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -202,6 +202,23 @@ describe('replies wire', () => {
     // most of them megabytes
     expect(deltas[deltas.length >> 1]).toBeLessThan(chunk);
     expect(wire.delivered).toBe(40 * chunk);
+  });
+
+  test('counters given in the options are where it counts: shared across structuredClone, as a worker thread uses them', () => {
+    const counters = new Float64Array(new SharedArrayBuffer(REPLIES_COUNTERS * 8));
+    // the description crosses postMessage in the worker mode: its Float64Array stays over the same shared memory
+    const desc: InputDescription = structuredClone({ kind: 'replies', name: 'counted', counters });
+    const input = createInput(desc) as RepliesInput;
+    const output = createOutput({ kind: 'replies', name: 'counted' }) as RepliesOutput;
+    const f = udpChecksummedFrame({ src: '10.0.0.1', dst: '10.1.0.1', sport: 7, dport: 8 });
+    output.frame(f, f.length, 0);
+    output.frame(arpFrame(), 42, 0);
+    expect(input.next(into, 0)).toBe(f.length);
+    expect(Array.from(counters)).toEqual([1, 1, 1, 0]); // answered, delivered, unanswered, overflowed
+    expect([REPLIES_COUNTER.answered, REPLIES_COUNTER.delivered, REPLIES_COUNTER.unanswered, REPLIES_COUNTER.overflowed]).toEqual([0, 1, 2, 3]);
+    closeWire(input);
+    closeWire(output);
+    expect(() => RepliesWire.create({ counters: new Float64Array(3) })).toThrow(new TinyNfError("replies wire 'replies': counters must be a Float64Array of at least 4 entries"));
   });
 
   test('descriptions pair an input and an output by name (through structuredClone); closeWire releases', () => {

@@ -71,7 +71,7 @@ export function createOutput(desc: OutputDescription): WireOutput {
 }
 
 function repliesOptions(desc: RepliesOptions): RepliesOptions {
-  return { capacity: desc.capacity, bufferBytes: desc.bufferBytes, delayNs: desc.delayNs };
+  return { capacity: desc.capacity, bufferBytes: desc.bufferBytes, delayNs: desc.delayNs, counters: desc.counters };
 }
 
 /** Release what a wire holds (pcap writers flush and close, TAP fds and replies wires are released); others: nothing. */

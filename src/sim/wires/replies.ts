@@ -34,7 +34,17 @@ export interface RepliesOptions {
   bufferBytes?: number;
   /** A reply is due this long after its frame left (ns, default 0: at once, as a peer on the wire would be). */
   delayNs?: number;
+  /**
+   * Where the wire counts (REPLIES_COUNTERS entries: answered, delivered, unanswered, overflowed), e.g. a
+   * Float64Array over a SharedArrayBuffer that the thread which described the wire reads while a worker thread runs
+   * it (as CountingOutput's counters). Default: an array of its own.
+   */
+  counters?: Float64Array;
 }
+
+/** The counters' places in RepliesOptions.counters. */
+export const REPLIES_COUNTER = { answered: 0, delivered: 1, unanswered: 2, overflowed: 3 } as const;
+export const REPLIES_COUNTERS = 4;
 
 export const REPLIES_DEFAULT_CAPACITY = 4096;
 const DEFAULT_BYTES_PER_REPLY = 2048;
@@ -90,14 +100,28 @@ export class RepliesWire {
   readonly output: RepliesOutput;
   readonly capacity: number;
   readonly delayNs: number;
+  /** answered, delivered, unanswered, overflowed (REPLIES_COUNTER); read them through the getters below. */
+  readonly counters: Float64Array;
+
   /** Replies queued (frames answered). */
-  answered = 0;
+  get answered(): number {
+    return this.counters[REPLIES_COUNTER.answered];
+  }
+
   /** Replies handed to the port (taken or skipped by the NIC). */
-  delivered = 0;
+  get delivered(): number {
+    return this.counters[REPLIES_COUNTER.delivered];
+  }
+
   /** Frames that get no reply: not IPv4 TCP/UDP/ICMP echo request, malformed, fragments. */
-  unanswered = 0;
+  get unanswered(): number {
+    return this.counters[REPLIES_COUNTER.unanswered];
+  }
+
   /** Frames not answered because the queue was full (capacity replies, or bufferBytes, waiting). */
-  overflowed = 0;
+  get overflowed(): number {
+    return this.counters[REPLIES_COUNTER.overflowed];
+  }
 
   private readonly bytes: Uint8Array;
   private readonly words: Int32Array;
@@ -130,6 +154,12 @@ export class RepliesWire {
     }
     const delayNs = options.delayNs ?? 0;
     if (!(delayNs >= 0 && delayNs < 1e15)) throw new TinyNfError(`replies wire '${name}': delayNs must be a number >= 0, got ${delayNs}`);
+    const counters = options.counters ?? new Float64Array(REPLIES_COUNTERS);
+    // (not instanceof: an array made in another realm, a test runner's or a structured clone's, is one as well)
+    if (Object.prototype.toString.call(counters) !== '[object Float64Array]' || counters.length < REPLIES_COUNTERS) {
+      throw new TinyNfError(`replies wire '${name}': counters must be a Float64Array of at least ${REPLIES_COUNTERS} entries`);
+    }
+    this.counters = counters;
     this.capacity = capacity;
     this.delayNs = delayNs;
     const buffer = new ArrayBuffer((bufferBytes + 3) & ~3);
@@ -172,7 +202,7 @@ export class RepliesWire {
   /** Queue the reply to a frame the port transmitted at `nowNs` (or count why there is none). */
   answer(frame: Uint8Array, length: number, nowNs: number): void {
     if (!replyable(frame, length)) {
-      this.unanswered++;
+      this.counters[REPLIES_COUNTER.unanswered]++;
       return;
     }
     // A view no longer than the frame by much (the NIC's cached view of a descriptor's buffer, as sized for the
@@ -181,7 +211,7 @@ export class RepliesWire {
     const whole = frame.length <= length + SET_SLACK_BYTES;
     const at = this.place(whole ? frame.length : length);
     if (at < 0) {
-      this.overflowed++;
+      this.counters[REPLIES_COUNTER.overflowed]++;
       return;
     }
     const bytes = this.bytes;
@@ -216,7 +246,7 @@ export class RepliesWire {
     this.dueNs[slot] = nowNs + this.delayNs;
     this.count++;
     this.writeAt = (at + length + 3) & ~3;
-    this.answered++;
+    this.counters[REPLIES_COUNTER.answered]++;
   }
 
   /** Copy the oldest reply into `into` if it is due at `nowNs`; its length, or 0. */
@@ -260,7 +290,7 @@ export class RepliesWire {
   private pop(): void {
     this.head = this.head + 1 === this.capacity ? 0 : this.head + 1;
     this.count--;
-    this.delivered++;
+    this.counters[REPLIES_COUNTER.delivered]++;
     if (this.count === 0) this.writeAt = 0; // empty: start over at the front (keeps the ring from fragmenting)
   }
 
