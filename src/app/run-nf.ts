@@ -6,6 +6,7 @@ import { hardwareEnvironment } from '../env/vfio';
 import { DriverModel, DriverPorts } from './driver-ports';
 import { NfDefinition } from '../nf';
 import { CoarseClock } from '../nf/lib/coarse-clock';
+import { ETH_MAX_FRAME, ETH_MIN_FRAME } from '../nf/lib/ethernet';
 import { NicCounters, snakeCounters } from '../ixgbe/statistics';
 import { NetworkFunction, createNf } from '../nf/network-function';
 import { Progress, RunSummary, Totals, runLoop } from './run-loop';
@@ -344,8 +345,8 @@ function generatorFor(def: NfDefinition, config: unknown, port: number, t: SimTr
   if (!(Number.isInteger(flows) && flows >= 1)) throw new TinyNfError(`--flows must be a whole number >= 1, got ${flows}`);
   // the driver leaves jumbo frames off (HLREG0.JUMBOEN = 0, MAXFRS 1518 with the FCS: Sections 8.2.3.22.8 and
   // 8.2.3.22.13), so the NIC drops longer frames and counts them (RLEC, ROC): a longer size would offer nothing
-  if (!(Number.isInteger(frameSize) && frameSize >= 60 && frameSize <= MAX_STANDARD_FRAME)) {
-    throw new TinyNfError(`--frame-size must be a whole number 60..${MAX_STANDARD_FRAME} (the driver does not enable jumbo frames), got ${frameSize}`);
+  if (!(Number.isInteger(frameSize) && frameSize >= ETH_MIN_FRAME && frameSize <= ETH_MAX_FRAME)) {
+    throw new TinyNfError(`--frame-size must be a whole number ${ETH_MIN_FRAME}..${ETH_MAX_FRAME} (the driver does not enable jumbo frames), got ${frameSize}`);
   }
   return {
     srcIp: port === 0 ? '10.0.0.1' : '10.1.0.1',
@@ -363,9 +364,6 @@ function generatorFor(def: NfDefinition, config: unknown, port: number, t: SimTr
 }
 
 const realNowNs = (): number => performance.now() * 1e6;
-
-/** The longest Ethernet frame without FCS the driver receives (IEEE 802.3: 1518 bytes with it). */
-const MAX_STANDARD_FRAME = 1514;
 
 /**
  * A capture of what a port transmits. Timestamps: the NIC's time (simulated time from 0 inline, real time since

@@ -10,13 +10,11 @@ import type { FlexibleOptions } from '../ixgbe/flexible';
 import type { Forwarder, ForwarderStats } from '../ixgbe/forwarder';
 import type { PacketHandler } from '../ixgbe/handler';
 import * as R from '../ixgbe/registers';
+import { ETH_MIN_FRAME } from '../nf/lib/ethernet';
 import type { NetworkFunction } from '../nf/network-function';
 import { SimMachine } from '../sim/machine';
 import { CollectingOutput, QueueInput } from '../sim/wire';
 import { DriverModel, DriverPorts, HandlerFaultPolicy, parseDriverModel } from './driver-ports';
-
-/** The shortest Ethernet frame without FCS (IEEE 802.3: 64 bytes with it). */
-const MIN_FRAME = 60;
 
 /** Time a frame of `length` bytes (without FCS) occupies a 10 Gb/s wire: FCS, padding to 64 B, 20 B preamble+gap. */
 export function wireTimeNs(length: number): number {
@@ -129,8 +127,8 @@ export class Testbed {
   send(port: number, frame: Uint8Array, options: { pad?: boolean } = {}): void {
     this.checkPort(port);
     let data = frame;
-    if (frame.length < MIN_FRAME && options.pad !== false) {
-      data = new Uint8Array(MIN_FRAME);
+    if (frame.length < ETH_MIN_FRAME && options.pad !== false) {
+      data = new Uint8Array(ETH_MIN_FRAME);
       data.set(frame);
     }
     const due = Math.max(this.machine.nowNs(), this.nextDueNs[port]);

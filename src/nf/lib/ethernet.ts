@@ -9,6 +9,8 @@ export const ETH_SRC = 6;
 export const ETH_TYPE = 12;
 /** Smallest frame without FCS on the wire (64 bytes with it). */
 export const ETH_MIN_FRAME = 60;
+/** Largest frame without FCS, no jumbo frames and no VLAN tag (1518 bytes with it). */
+export const ETH_MAX_FRAME = 1514;
 
 export const ETHERTYPE_IPV4 = 0x0800;
 export const ETHERTYPE_ARP = 0x0806;

@@ -8,6 +8,7 @@
 // - A lookup reads the key with at most four DataView reads and never allocates.
 import { TinyNfError } from '../../env/environment';
 import { FlowTable } from './flow-table';
+import { ETH_MAX_FRAME } from './ethernet';
 
 /** lookup() result: the frame is shorter than offset + length, so it has no key. */
 export const KEY_OUT_OF_FRAME = -2;
@@ -15,7 +16,7 @@ export const KEY_OUT_OF_FRAME = -2;
 export const FIB_MISS = -1;
 export const MAX_KEY_BYTES = 16;
 /** The key must lie within a maximum-size Ethernet frame without FCS (1514 bytes, no jumbo frames). */
-export const MAX_KEY_END = 1514;
+export const MAX_KEY_END = ETH_MAX_FRAME;
 
 /** Pack key bytes (1..16) big-endian into four words, zero padded, exactly as lookup() reads them from a frame. */
 export function keyWords(bytes: Uint8Array): [number, number, number, number] {
