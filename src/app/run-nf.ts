@@ -5,6 +5,7 @@ import { SimulatedEnvironment } from '../env/simulated';
 import { hardwareEnvironment } from '../env/vfio';
 import { DriverModel, DriverPorts } from './driver-ports';
 import { NfDefinition } from '../nf';
+import type { SimTrafficHint } from '../nf/config';
 import { CoarseClock } from '../nf/lib/coarse-clock';
 import { ETH_MAX_FRAME, ETH_MIN_FRAME } from '../nf/lib/ethernet';
 import { NicCounters, snakeCounters } from '../ixgbe/statistics';
@@ -316,11 +317,12 @@ function inputFor(def: NfDefinition, config: unknown, port: number, t: SimTraffi
     const file = t.pcapIn[port];
     return file === undefined ? { kind: 'none' } : { kind: 'pcap', path: file, timing: t.pcapTiming === 'captured' ? 'recorded' : 'fast', startNs };
   }
+  const { replies, ...hint } = def.traffic?.(port, config) ?? {};
   // a name of its own per run: a wire left open by a run that failed is never this one's peer
-  if (def.traffic?.(port, config)?.replies === true) {
+  if (replies === true) {
     return { kind: 'replies', name: `run-nf-${++repliesWires}-port${port}`, counters: new Float64Array(new SharedArrayBuffer(REPLIES_COUNTERS * 8)) };
   }
-  return { kind: 'generator', ...generatorFor(def, config, port, t, startNs) };
+  return { kind: 'generator', ...generatorFor(hint, port, t, startNs) };
 }
 
 let repliesWires = 0;
@@ -337,8 +339,7 @@ function outputFor(input: InputDescription, port: number, t: SimTraffic): Output
  * WAN flows vary the destination address (what the policer keys on). The NF may choose other defaults
  * (NfDefinition.traffic, e.g. fewer flows so that a policer polices); the user's flags win over both.
  */
-function generatorFor(def: NfDefinition, config: unknown, port: number, t: SimTraffic, startNs: number): GeneratorOptions {
-  const { replies: _replies, ...hint } = def.traffic?.(port, config) ?? {};
+function generatorFor(hint: Omit<SimTrafficHint, 'replies'>, port: number, t: SimTraffic, startNs: number): GeneratorOptions {
   const rate = t.rate ?? hint.rate ?? 'line-rate';
   const frameSize = t.frameSize ?? hint.frameSize ?? 60;
   const flows = t.flows ?? hint.flows ?? 1000;
