@@ -5,6 +5,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { DecodedFrame, DecodedPacket, decodeFrame } from '../nf/lib/decode';
 import { readPcap } from '../sim/wires/pcap';
+import { writeOut } from './stdout';
 
 const hex4 = (n: number) => `0x${n.toString(16).padStart(4, '0')}`;
 
@@ -88,37 +89,3 @@ export const command: CommandModule = {
     if (pcap.truncatedEnd !== undefined) process.stderr.write(`tinynf: ${path} is cut short (${pcap.truncatedEnd}); decoded the ${pcap.records.length} frames before it\n`);
   },
 };
-
-/** Whether the reader of standard output has gone (EPIPE: | head): process.stdout is not destroyed by it. */
-let readerGone = false;
-let watching = false;
-
-/**
- * Write to standard output and wait while it is full: to a pipe read slower than the lines are made (| less, | wc
- * on a capture of millions of frames), writes queued without waiting pile up in the stream until the kernel
- * refuses the batched write (ENOBUFS, seen with a 678 MB capture). False once the reader has closed the pipe.
- */
-async function writeOut(text: string): Promise<boolean> {
-  if (!watching) {
-    watching = true;
-    // main.ts ignores the EPIPE itself; this only notes it
-    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') readerGone = true;
-    });
-  }
-  if (readerGone) return false;
-  if (!process.stdout.write(text)) {
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        process.stdout.off('drain', done);
-        process.stdout.off('error', done);
-        resolve();
-      };
-      process.stdout.on('drain', done);
-      process.stdout.on('error', done); // the reader went away while the pipe was full: no drain comes
-    });
-  }
-  // a turn of the event loop, so that a closed pipe's EPIPE is seen before the next chunk is decoded
-  await new Promise<void>((resolve) => setImmediate(resolve));
-  return !readerGone;
-}

@@ -14,6 +14,7 @@ import { command as labCommand } from './lab';
 import { command as doctorCommand } from './doctor';
 import { command as runCommand, setCommandLine } from './run';
 import { command as setupCommand } from './setup';
+import { ignoreClosedReader } from './stdout';
 import { command as simCommand } from './sim';
 import { command as unbindCommand } from './unbind';
 import { command as vmCommand } from './vm';
@@ -96,8 +97,4 @@ export async function main(argv: string[]): Promise<void> {
     }
     throw e;
   }
-}
-
-function ignoreClosedReader(e: NodeJS.ErrnoException): void {
-  if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
 }
