@@ -353,23 +353,13 @@ function replyable(frame: Uint8Array, length: number): boolean {
 function makeReply(b: Uint8Array, halves: Uint16Array, at: number, length: number): void {
   const h = at >>> 1;
   // Ethernet destination (halves 0..2) <-> source (3..5)
-  let t = halves[h];
-  halves[h] = halves[h + 3];
-  halves[h + 3] = t;
-  t = halves[h + 1];
-  halves[h + 1] = halves[h + 4];
-  halves[h + 4] = t;
-  t = halves[h + 2];
-  halves[h + 2] = halves[h + 5];
-  halves[h + 5] = t;
+  swap16(halves, h, h + 3);
+  swap16(halves, h + 1, h + 4);
+  swap16(halves, h + 2, h + 5);
   // IPv4 source (frame bytes 26..29: halves 13, 14) <-> destination (30..33: 15, 16); the header checksum covers
   // both, summed the same
-  t = halves[h + 13];
-  halves[h + 13] = halves[h + 15];
-  halves[h + 15] = t;
-  t = halves[h + 14];
-  halves[h + 14] = halves[h + 16];
-  halves[h + 16] = t;
+  swap16(halves, h + 13, h + 15);
+  swap16(halves, h + 14, h + 16);
   const ip = at + ETH_HEADER;
   const l4 = ip + (b[ip] & 0x0f) * 4;
   if (b[ip + 9] === IP_PROTO_ICMP) {
@@ -391,10 +381,14 @@ function makeReply(b: Uint8Array, halves: Uint16Array, at: number, length: numbe
   }
   // TCP/UDP source port <-> destination port (l4 is even: 14 + 4 * IHL); their checksum's pseudo-header and header
   // hold both, summed the same
-  const p = l4 >>> 1;
-  t = halves[p];
-  halves[p] = halves[p + 1];
-  halves[p + 1] = t;
+  swap16(halves, l4 >>> 1, (l4 >>> 1) + 1);
+}
+
+/** Swap two 16-bit units of memory. */
+function swap16(halves: Uint16Array, i: number, j: number): void {
+  const t = halves[i];
+  halves[i] = halves[j];
+  halves[j] = t;
 }
 
 /** Whether the ICMP message [l4, end) (end: the IPv4 total length's) is all zeros but for its checksum field. */
